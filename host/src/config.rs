@@ -1,0 +1,294 @@
+//! The server's one configuration: defaults, then a TOML file, then `DISCIPLINES_*` environment
+//! variables, then command-line flags, each overriding the one before.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::limits::{ExecutionLimits, LimitPolicy};
+
+/// Everything the server can be told. Every member has a default; see `disciplines config`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Directory scanned for `*.wasm` discipline components.
+    pub modules_dir: PathBuf,
+    /// Directory for the server's own state (compiled-artifact cache, workspaces).
+    pub data_dir: PathBuf,
+    /// Resource limits of executions.
+    pub limits: LimitsConfig,
+    /// Engine settings.
+    pub sandbox: SandboxSettings,
+    /// Concurrency and back-pressure.
+    pub execution: ExecutionSettings,
+    /// HTTP settings.
+    pub http: HttpSettings,
+    /// Logging.
+    pub log: LogSettings,
+}
+
+/// Default and maximum limits; a request may ask for anything up to the maximum.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Used where a request says nothing.
+    pub default: LimitValues,
+    /// The most a request may ask for.
+    pub maximum: LimitValues,
+    /// Cap on the outputs (and Jacobian) JSON text of one execution, in bytes.
+    pub output_bytes: u64,
+    /// Cap on each of stdout, stderr and the log of one execution, in bytes.
+    pub log_bytes: u64,
+}
+
+/// One set of fuel, memory and deadline values.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LimitValues {
+    /// Fuel budget (≈ one unit per wasm instruction; ≈ 7·10⁹ per second here).
+    pub fuel: u64,
+    /// Memory cap in bytes.
+    pub memory_bytes: u64,
+    /// Wall-clock deadline, e.g. "60s" or "500ms".
+    #[serde(with = "humantime_serde")]
+    pub deadline: Duration,
+}
+
+/// How the wasm engine is set up.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SandboxSettings {
+    /// Count fuel. Off: guests run ≈ 40 % faster, bounded by their deadline alone.
+    pub fuel_metering: bool,
+    /// Wasm stack size in bytes; deeper recursion fails with "stack overflow".
+    pub max_wasm_stack_bytes: usize,
+    /// Resolution of deadlines and cancellation, e.g. "5ms".
+    #[serde(with = "humantime_serde")]
+    pub epoch_tick: Duration,
+}
+
+/// How many executions run at once and how many may wait.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExecutionSettings {
+    /// Executions running at once (default: the number of cores).
+    pub concurrency: usize,
+    /// Executions waiting for a guest thread (at least 1); one more is answered 503 + Retry-After.
+    pub queue: usize,
+}
+
+/// HTTP settings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// `text` for people, `json` for log collectors.
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `host=debug,info`; `RUST_LOG` overrides it.
+    pub filter: String,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+const MIB: u64 = 1 << 20;
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            modules_dir: PathBuf::from("modules"),
+            data_dir: PathBuf::from("data"),
+            limits: LimitsConfig::default(),
+            sandbox: SandboxSettings::default(),
+            execution: ExecutionSettings::default(),
+            http: HttpSettings::default(),
+            log: LogSettings::default(),
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            default: LimitValues {
+                fuel: 300_000_000_000,
+                memory_bytes: 256 * MIB,
+                deadline: Duration::from_secs(60),
+            },
+            maximum: LimitValues {
+                fuel: 10_000_000_000_000,
+                memory_bytes: 4096 * MIB,
+                deadline: Duration::from_secs(3600),
+            },
+            output_bytes: 16 * MIB,
+            log_bytes: MIB,
+        }
+    }
+}
+
+impl Default for SandboxSettings {
+    fn default() -> Self {
+        Self {
+            fuel_metering: true,
+            max_wasm_stack_bytes: 512 << 10,
+            epoch_tick: Duration::from_millis(5),
+        }
+    }
+}
+
+impl Default for ExecutionSettings {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Self {
+            concurrency: cores,
+            queue: 256,
+        }
+    }
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 16 * MIB as usize,
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            filter: "info".into(),
+        }
+    }
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A source could not be read or a value has the wrong type.
+    #[error("{0}")]
+    Load(#[from] Box<figment::Error>),
+    /// Values that contradict each other.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads defaults, then `file` (if any), then `DISCIPLINES_*` variables (nested keys joined
+    /// by `__`, e.g. `DISCIPLINES_LIMITS__DEFAULT__FUEL`), then `overrides`.
+    pub fn load(file: Option<&Path>, overrides: impl Serialize) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        let config: Config = figment
+            .merge(
+                Env::prefixed("DISCIPLINES_")
+                    .split("__")
+                    .ignore(&["config"]),
+            )
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(Box::new)?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let (default, maximum) = (&self.limits.default, &self.limits.maximum);
+        let invalid = |message: &str| Err(ConfigError::Invalid(message.to_owned()));
+        if default.fuel > maximum.fuel
+            || default.memory_bytes > maximum.memory_bytes
+            || default.deadline > maximum.deadline
+        {
+            return invalid("every limits.default value must be at most its limits.maximum");
+        }
+        if self.execution.concurrency == 0 || self.execution.queue == 0 {
+            return invalid("execution.concurrency and execution.queue must be at least 1");
+        }
+        if self.sandbox.epoch_tick.is_zero() {
+            return invalid("sandbox.epoch_tick must be positive");
+        }
+        Ok(())
+    }
+
+    /// The limit policy the configuration describes.
+    pub fn limit_policy(&self) -> LimitPolicy {
+        let values = |values: &LimitValues| ExecutionLimits {
+            fuel: values.fuel,
+            memory_bytes: values.memory_bytes,
+            deadline: values.deadline,
+            output_bytes: self.limits.output_bytes,
+            log_bytes: self.limits.log_bytes,
+        };
+        LimitPolicy {
+            default: values(&self.limits.default),
+            maximum: values(&self.limits.maximum),
+        }
+    }
+
+    /// Where precompiled artifacts are cached.
+    pub fn cache_dir(&self) -> PathBuf {
+        self.data_dir.join("cache")
+    }
+
+    /// Where execution workspaces live.
+    pub fn workspaces_dir(&self) -> PathBuf {
+        self.data_dir.join("workspaces")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_is_overridden_by_flags() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("disciplines.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\n[limits.default]\nfuel = 5\nmemory_bytes = 1024\ndeadline = \"2s\"\n")
+            .expect("write");
+        let config = Config::load(Some(&file), serde_json::json!({"modules_dir": "elsewhere"}))
+            .expect("loads");
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.limits.default.fuel, 5);
+        assert_eq!(config.limits.default.deadline, Duration::from_secs(2));
+        assert_eq!(config.modules_dir, PathBuf::from("elsewhere"));
+    }
+
+    #[test]
+    fn unknown_keys_and_contradictions_are_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "listne = \"127.0.0.1:9000\"\n").expect("write");
+        let error = Config::load(Some(&file), serde_json::json!({})).expect_err("typo");
+        assert!(error.to_string().contains("listne"), "{error}");
+        let overrides = serde_json::json!({"limits": {"default": {"fuel": 10, "memory_bytes": 1, "deadline": "1s"},
+                                                      "maximum": {"fuel": 5, "memory_bytes": 1, "deadline": "1s"}}});
+        let error = Config::load(None, overrides).expect_err("default above maximum");
+        assert!(matches!(error, ConfigError::Invalid(_)), "{error}");
+    }
+}

@@ -1,0 +1,300 @@
+//! Running executions: dedicated guest threads behind a bounded queue, fresh workspaces,
+//! results checked against the discipline's own grammar.
+
+mod threads;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use tokio::sync::oneshot;
+
+use crate::discipline::{Discipline, Jacobian, JacobianError, ModuleDigest, check_jacobian};
+use crate::limits::ExecutionLimits;
+use crate::registry::{self, Process};
+use crate::sandbox::{
+    Call, CallOutput, CancelFlag, ExecutionObserver, GuestLogLine, Sandbox, SandboxError,
+};
+use crate::workspace::WorkspacePool;
+
+/// Runs guests on `concurrency` dedicated threads, with at most `queue` executions waiting.
+pub struct Executor {
+    sandbox: Arc<Sandbox>,
+    workspaces: Arc<WorkspacePool>,
+    threads: threads::GuestThreads,
+    describe_limits: ExecutionLimits,
+}
+
+/// An execution ready to run: inputs merged with defaults and validated, limits resolved.
+pub struct ExecutionRequest {
+    /// What runs.
+    pub process: Arc<Process>,
+    /// Its description for `options`.
+    pub discipline: Arc<Discipline>,
+    /// Complete, valid inputs.
+    pub inputs: Map<String, Value>,
+    /// Canonical options text.
+    pub options: String,
+    /// Whether to compute the Jacobian too, and of what.
+    pub linearize: Option<Differentiation>,
+    /// Limits to run under.
+    pub limits: ExecutionLimits,
+}
+
+/// Which Jacobian blocks are wanted (empty lists: all).
+#[derive(Debug, Clone, Default)]
+pub struct Differentiation {
+    /// Inputs to differentiate with respect to.
+    pub inputs: Vec<String>,
+    /// Outputs to differentiate.
+    pub outputs: Vec<String>,
+}
+
+/// An execution that ran: its result and the facts about it.
+#[derive(Debug)]
+pub struct Executed {
+    /// Outputs (and Jacobian), or why there are none.
+    pub result: Result<Computed, ExecutionError>,
+    /// What is known about the run, whatever its result.
+    pub facts: ExecutionFacts,
+}
+
+/// What a successful execution computed.
+#[derive(Debug)]
+pub struct Computed {
+    /// Outputs, valid against the output schema.
+    pub outputs: Map<String, Value>,
+    /// The Jacobian, when asked for.
+    pub jacobian: Option<Jacobian>,
+}
+
+/// Facts about one run.
+#[derive(Debug, Clone)]
+pub struct ExecutionFacts {
+    /// The exact module that ran.
+    pub digest: ModuleDigest,
+    /// Fuel burnt, when metering is on.
+    pub fuel_consumed: Option<u64>,
+    /// Wall time in the sandbox.
+    pub duration: Duration,
+    /// Captured stdout.
+    pub stdout: String,
+    /// Captured stderr.
+    pub stderr: String,
+    /// Lines from the `log` import.
+    pub logs: Vec<GuestLogLine>,
+}
+
+/// Why an execution that ran produced no result.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ExecutionError {
+    /// The guest failed, trapped, or hit a limit.
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+    /// The guest's outputs are not JSON or fail its own output schema.
+    #[error("the guest returned invalid outputs: {0}")]
+    InvalidOutputs(String),
+    /// The guest's Jacobian does not match its variables.
+    #[error("the guest returned an invalid Jacobian: {0}")]
+    InvalidJacobian(#[from] JacobianError),
+    /// The host failed (a bug, not the guest's fault).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Every guest thread is busy and the wait line is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the server is busy: every execution slot is taken and the wait line is full")]
+pub struct Busy;
+
+impl From<threads::QueueFull> for Busy {
+    fn from(_: threads::QueueFull) -> Self {
+        Busy
+    }
+}
+
+impl Executor {
+    /// An executor running at most `concurrency` guests at once with at most `queue` waiting.
+    pub fn new(
+        sandbox: Arc<Sandbox>,
+        workspaces: Arc<WorkspacePool>,
+        concurrency: usize,
+        queue: usize,
+        describe_limits: ExecutionLimits,
+    ) -> std::io::Result<Self> {
+        Ok(Self {
+            sandbox,
+            workspaces,
+            threads: threads::GuestThreads::start(concurrency, queue)?,
+            describe_limits,
+        })
+    }
+
+    /// Runs `work` on a guest thread and waits for its answer.
+    async fn on_guest_thread<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<Result<T, String>, Busy> {
+        let (answer, answered) = oneshot::channel();
+        self.threads.submit(Box::new(move || {
+            let _ = answer.send(work());
+        }))?;
+        Ok(answered
+            .await
+            .map_err(|_| "the guest thread stopped without answering".to_owned()))
+    }
+
+    /// Runs one execution in a fresh sandbox and workspace; `cancel` interrupts it.
+    pub async fn execute(
+        &self,
+        request: ExecutionRequest,
+        observer: Box<dyn ExecutionObserver>,
+        cancel: CancelFlag,
+    ) -> Result<Executed, Busy> {
+        let sandbox = self.sandbox.clone();
+        let workspaces = self.workspaces.clone();
+        let digest = request.process.digest;
+        let ran = self
+            .on_guest_thread(move || {
+                if cancel.is_cancelled() {
+                    return cancelled_before_start(digest);
+                }
+                run_in_workspace(&sandbox, &workspaces, request, observer, &cancel)
+            })
+            .await?;
+        Ok(ran.unwrap_or_else(|error| Executed {
+            result: Err(ExecutionError::Internal(error)),
+            facts: ExecutionFacts::none(digest),
+        }))
+    }
+
+    /// The description of a process for some options: remembered, or asked of the guest.
+    pub async fn describe(
+        &self,
+        process: &Arc<Process>,
+        options: &Map<String, Value>,
+    ) -> Result<Result<Arc<Discipline>, String>, Busy> {
+        let canonical = registry::canonical_options(options);
+        if let Some(discipline) = process.remembered_description(&canonical) {
+            return Ok(Ok(discipline));
+        }
+        let sandbox = self.sandbox.clone();
+        let component = process.component.clone();
+        let limits = self.describe_limits;
+        let key = canonical.clone();
+        let described = self
+            .on_guest_thread(move || registry::describe(&sandbox, &component, key, &limits))
+            .await?
+            .and_then(|described| described);
+        Ok(described.map(|discipline| {
+            let discipline = Arc::new(discipline);
+            process.remember_description(canonical, discipline.clone());
+            discipline
+        }))
+    }
+}
+
+fn cancelled_before_start(digest: ModuleDigest) -> Executed {
+    Executed {
+        result: Err(ExecutionError::Sandbox(SandboxError::Cancelled)),
+        facts: ExecutionFacts::none(digest),
+    }
+}
+
+fn run_in_workspace(
+    sandbox: &Sandbox,
+    workspaces: &WorkspacePool,
+    request: ExecutionRequest,
+    observer: Box<dyn ExecutionObserver>,
+    cancel: &CancelFlag,
+) -> Executed {
+    let digest = request.process.digest;
+    let workspace = match workspaces.acquire() {
+        Ok(workspace) => workspace,
+        Err(error) => {
+            return Executed {
+                result: Err(ExecutionError::Internal(format!("no workspace: {error}"))),
+                facts: ExecutionFacts::none(digest),
+            };
+        }
+    };
+    let call = request.call();
+    let report = sandbox.run(
+        &request.process.component,
+        &call,
+        &request.limits,
+        Some(workspace.path()),
+        observer,
+        cancel,
+    );
+    workspaces.release(workspace);
+    let facts = ExecutionFacts {
+        digest,
+        fuel_consumed: report.fuel_consumed,
+        duration: report.duration,
+        stdout: String::from_utf8_lossy(&report.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&report.stderr).into_owned(),
+        logs: report.logs,
+    };
+    let result = report
+        .result
+        .map_err(ExecutionError::from)
+        .and_then(|output| request.check(output));
+    Executed { result, facts }
+}
+
+impl ExecutionRequest {
+    fn call(&self) -> Call {
+        let inputs = Value::Object(self.inputs.clone()).to_string();
+        let options = self.options.clone();
+        match &self.linearize {
+            None => Call::Execute { inputs, options },
+            Some(differentiation) => Call::Linearize {
+                inputs,
+                options,
+                with_respect_to: differentiation.inputs.clone(),
+                of: differentiation.outputs.clone(),
+            },
+        }
+    }
+
+    /// Checks what the guest returned against its own grammar.
+    fn check(&self, output: CallOutput) -> Result<Computed, ExecutionError> {
+        let (outputs, jacobian) = match output {
+            CallOutput::Outputs(outputs) => (outputs, None),
+            CallOutput::Linearization { outputs, jacobian } => (outputs, Some(jacobian)),
+            CallOutput::Description(_) => {
+                return Err(ExecutionError::Internal(
+                    "a description answered an execution".into(),
+                ));
+            }
+        };
+        let outputs: Value = serde_json::from_str(&outputs)
+            .map_err(|error| ExecutionError::InvalidOutputs(error.to_string()))?;
+        self.discipline.check_outputs(&outputs).map_err(|error| {
+            ExecutionError::InvalidOutputs(format!("at {:?}: {error}", error.pointer))
+        })?;
+        let Value::Object(outputs) = outputs else {
+            return Err(ExecutionError::InvalidOutputs(
+                "the outputs are not an object".into(),
+            ));
+        };
+        let jacobian = jacobian
+            .map(|text| check_jacobian(&text, &self.inputs, &outputs))
+            .transpose()?;
+        Ok(Computed { outputs, jacobian })
+    }
+}
+
+impl ExecutionFacts {
+    fn none(digest: ModuleDigest) -> Self {
+        Self {
+            digest,
+            fuel_consumed: None,
+            duration: Duration::ZERO,
+            stdout: String::new(),
+            stderr: String::new(),
+            logs: Vec::new(),
+        }
+    }
+}

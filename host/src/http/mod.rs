@@ -1,0 +1,61 @@
+//! The HTTP API, shaped on OGC API – Processes 1.0: each area owns its router.
+
+mod execute;
+mod extract;
+mod landing;
+mod problem;
+mod processes;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+
+pub use problem::{Problem, ProblemKind};
+
+use crate::execution::Executor;
+use crate::limits::LimitPolicy;
+use crate::registry::Registry;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+/// The contents of [`AppState`].
+pub struct Shared {
+    /// The processes on offer.
+    pub registry: Arc<Registry>,
+    /// Runs guests.
+    pub executor: Executor,
+    /// Default and maximum limits.
+    pub limits: LimitPolicy,
+    /// Whether fuel is counted.
+    pub fuel_metering: bool,
+}
+
+impl AppState {
+    /// Wraps the shared state.
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The whole API.
+pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    Router::new()
+        .merge(landing::router())
+        .merge(processes::router())
+        .merge(execute::router())
+        .fallback(landing::not_found)
+        .method_not_allowed_fallback(landing::method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(state)
+}

@@ -1,0 +1,291 @@
+//! RFC 9457 problem details: the one error type of the HTTP API.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// The `type` URI of OGC API – Processes' own exception for an unknown process.
+const OGC_NO_SUCH_PROCESS: &str =
+    "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/no-such-process";
+
+/// Every kind of problem the API reports, with its status, title and documentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// No process has the requested id.
+    NoSuchProcess,
+    /// No route matches the path.
+    NotFound,
+    /// The route exists but not for this method.
+    MethodNotAllowed,
+    /// The body is not valid JSON, or not of the expected shape.
+    MalformedRequest,
+    /// The body is larger than the server accepts.
+    PayloadTooLarge,
+    /// The body is not `application/json`.
+    UnsupportedMediaType,
+    /// An input fails the process's input schema.
+    InvalidInput,
+    /// The discipline options are refused by the discipline.
+    InvalidOptions,
+    /// A requested limit is above the server's maximum.
+    LimitTooHigh,
+    /// A Jacobian was asked of a process that provides none.
+    NoJacobian,
+    /// The guest reported a failure, or returned outputs that break its own grammar.
+    GuestError,
+    /// The guest trapped (panic, unreachable, bad memory access).
+    GuestCrashed,
+    /// The guest's call stack overflowed.
+    StackOverflow,
+    /// The fuel budget ran out.
+    OutOfFuel,
+    /// The wall-clock deadline passed.
+    DeadlineExceeded,
+    /// The guest tried to use more memory than its cap.
+    MemoryLimit,
+    /// Outputs, stdout, stderr or logs grew past their cap.
+    OutputTooLarge,
+    /// Every execution slot is taken and the wait line is full.
+    ServerBusy,
+    /// The execution was cancelled.
+    Cancelled,
+    /// A fault of the server itself.
+    Internal,
+}
+
+impl ProblemKind {
+    /// All kinds, for the documentation endpoint.
+    pub const ALL: [Self; 20] = [
+        Self::NoSuchProcess,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::MalformedRequest,
+        Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
+        Self::InvalidInput,
+        Self::InvalidOptions,
+        Self::LimitTooHigh,
+        Self::NoJacobian,
+        Self::GuestError,
+        Self::GuestCrashed,
+        Self::StackOverflow,
+        Self::OutOfFuel,
+        Self::DeadlineExceeded,
+        Self::MemoryLimit,
+        Self::OutputTooLarge,
+        Self::ServerBusy,
+        Self::Cancelled,
+        Self::Internal,
+    ];
+
+    /// The short name used in the `type` URI.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Self::NoSuchProcess => "no-such-process",
+            Self::NotFound => "not-found",
+            Self::MethodNotAllowed => "method-not-allowed",
+            Self::MalformedRequest => "malformed-request",
+            Self::PayloadTooLarge => "payload-too-large",
+            Self::UnsupportedMediaType => "unsupported-media-type",
+            Self::InvalidInput => "invalid-input",
+            Self::InvalidOptions => "invalid-options",
+            Self::LimitTooHigh => "limit-too-high",
+            Self::NoJacobian => "no-jacobian",
+            Self::GuestError => "guest-error",
+            Self::GuestCrashed => "guest-crashed",
+            Self::StackOverflow => "stack-overflow",
+            Self::OutOfFuel => "out-of-fuel",
+            Self::DeadlineExceeded => "deadline-exceeded",
+            Self::MemoryLimit => "memory-limit",
+            Self::OutputTooLarge => "output-too-large",
+            Self::ServerBusy => "server-busy",
+            Self::Cancelled => "cancelled",
+            Self::Internal => "internal",
+        }
+    }
+
+    /// The `type` member: OGC's URI where the standard defines one, else this server's
+    /// `/problems/{slug}`, which documents it.
+    pub fn type_uri(self) -> String {
+        match self {
+            Self::NoSuchProcess => OGC_NO_SUCH_PROCESS.to_owned(),
+            other => format!("/problems/{}", other.slug()),
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::NoSuchProcess | Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MalformedRequest
+            | Self::InvalidInput
+            | Self::InvalidOptions
+            | Self::LimitTooHigh
+            | Self::NoJacobian => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::GuestError
+            | Self::GuestCrashed
+            | Self::StackOverflow
+            | Self::OutOfFuel
+            | Self::DeadlineExceeded
+            | Self::MemoryLimit
+            | Self::OutputTooLarge => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::ServerBusy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Cancelled => StatusCode::CONFLICT,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A short, fixed summary.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::NoSuchProcess => "No such process",
+            Self::NotFound => "Not found",
+            Self::MethodNotAllowed => "Method not allowed",
+            Self::MalformedRequest => "Malformed request",
+            Self::PayloadTooLarge => "Payload too large",
+            Self::UnsupportedMediaType => "Unsupported media type",
+            Self::InvalidInput => "Invalid input",
+            Self::InvalidOptions => "Invalid discipline options",
+            Self::LimitTooHigh => "Limit above the server's maximum",
+            Self::NoJacobian => "No Jacobian",
+            Self::GuestError => "The discipline failed",
+            Self::GuestCrashed => "The discipline crashed",
+            Self::StackOverflow => "Stack overflow",
+            Self::OutOfFuel => "Out of fuel",
+            Self::DeadlineExceeded => "Deadline exceeded",
+            Self::MemoryLimit => "Memory limit exceeded",
+            Self::OutputTooLarge => "Output too large",
+            Self::ServerBusy => "Server busy",
+            Self::Cancelled => "Cancelled",
+            Self::Internal => "Internal server error",
+        }
+    }
+
+    /// What it means and what to do, for `/problems/{slug}`.
+    pub fn explanation(self) -> &'static str {
+        match self {
+            Self::NoSuchProcess => "No process has this id. GET /processes lists them.",
+            Self::NotFound => "No resource at this path.",
+            Self::MethodNotAllowed => "The resource exists but does not accept this method.",
+            Self::MalformedRequest => {
+                "The body is not valid JSON or not of the documented shape; `pointer` names the member."
+            }
+            Self::PayloadTooLarge => "The body is larger than the server's configured maximum.",
+            Self::UnsupportedMediaType => "Send the body as application/json.",
+            Self::InvalidInput => {
+                "An input fails the process's input schema, or is not one of its inputs; `pointer` names it. Nothing ran."
+            }
+            Self::InvalidOptions => {
+                "The discipline refused its options when describing itself. Nothing ran."
+            }
+            Self::LimitTooHigh => {
+                "A requested limit (fuel, memory, deadline) is above what the server allows. Ask for less."
+            }
+            Self::NoJacobian => {
+                "The process does not compute a Jacobian, or the request names variables it does not have."
+            }
+            Self::GuestError => {
+                "The discipline reported a failure for these inputs, or returned outputs that break its own output schema."
+            }
+            Self::GuestCrashed => {
+                "The discipline trapped (for example a panic); `detail` quotes the trap and the end of its stderr."
+            }
+            Self::StackOverflow => "The discipline's call stack overflowed (too deep a recursion).",
+            Self::OutOfFuel => {
+                "The execution used its whole fuel budget. Ask for more fuel (limits.fuel) up to the server's maximum."
+            }
+            Self::DeadlineExceeded => {
+                "The execution ran past its wall-clock deadline and was stopped. Ask for a longer one (limits.deadlineMs)."
+            }
+            Self::MemoryLimit => {
+                "The discipline tried to grow its memory past its cap. Ask for more (limits.memoryBytes)."
+            }
+            Self::OutputTooLarge => {
+                "The outputs, stdout, stderr or log of the discipline exceeded the server's cap."
+            }
+            Self::ServerBusy => {
+                "Every execution slot is taken and the wait line is full. Retry after the Retry-After delay."
+            }
+            Self::Cancelled => "The execution was cancelled before it finished.",
+            Self::Internal => "A fault of the server. It is logged; the details are not sent.",
+        }
+    }
+}
+
+/// An RFC 9457 problem document, ready to send.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    kind: ProblemKind,
+    detail: String,
+    extensions: Map<String, Value>,
+}
+
+#[derive(Serialize)]
+struct ProblemBody<'a> {
+    #[serde(rename = "type")]
+    type_uri: String,
+    title: &'static str,
+    status: u16,
+    detail: &'a str,
+    #[serde(flatten)]
+    extensions: &'a Map<String, Value>,
+}
+
+impl Problem {
+    /// A problem of `kind` with a human `detail`.
+    pub fn new(kind: ProblemKind, detail: impl Into<String>) -> Self {
+        Self {
+            kind,
+            detail: detail.into(),
+            extensions: Map::new(),
+        }
+    }
+
+    /// Adds an extension member (e.g. `pointer`).
+    pub fn with(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.extensions.insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// Its kind.
+    pub fn kind(&self) -> ProblemKind {
+        self.kind
+    }
+
+    /// A fault of the server: logged in full, sent without its cause.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error");
+        Self::new(
+            ProblemKind::Internal,
+            "the server failed; the fault is logged",
+        )
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = self.kind.status();
+        let body = ProblemBody {
+            type_uri: self.kind.type_uri(),
+            title: self.kind.title(),
+            status: status.as_u16(),
+            detail: &self.detail,
+            extensions: &self.extensions,
+        };
+        let body = serde_json::to_vec(&body).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if self.kind == ProblemKind::ServerBusy {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}

@@ -1,0 +1,17 @@
+//! The discipline compute server: WebAssembly components run in a sandbox behind a REST API.
+//!
+//! See `ARCHITECTURE.md` at the repository root for the map of this crate.
+
+pub mod cli;
+pub mod config;
+pub mod discipline;
+pub mod execution;
+pub mod http;
+pub mod limits;
+pub mod registry;
+pub mod sandbox;
+pub mod startup;
+pub mod workspace;
+
+pub use config::Config;
+pub use startup::Application;

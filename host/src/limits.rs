@@ -1,0 +1,152 @@
+//! Resource limits of one execution: what a request may ask for and what the server allows.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// The limits one execution runs under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExecutionLimits {
+    /// Fuel budget (roughly one unit per wasm instruction); ignored when metering is off.
+    pub fuel: u64,
+    /// Cap on the guest's linear memory, in bytes.
+    pub memory_bytes: u64,
+    /// Wall-clock deadline measured from the start of instantiation.
+    pub deadline: Duration,
+    /// Cap on the size of the outputs (and Jacobian) JSON text, in bytes.
+    pub output_bytes: u64,
+    /// Cap on each of stdout, stderr and the `log` import, in bytes.
+    pub log_bytes: u64,
+}
+
+/// Limits a request asks for; each member absent means "the server's default".
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RequestedLimits {
+    /// Fuel budget.
+    pub fuel: Option<u64>,
+    /// Memory cap in bytes.
+    pub memory_bytes: Option<u64>,
+    /// Deadline in milliseconds.
+    pub deadline_ms: Option<u64>,
+}
+
+/// The server's default and maximum limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitPolicy {
+    /// Limits used where a request says nothing.
+    pub default: ExecutionLimits,
+    /// The most a request may ask for.
+    pub maximum: ExecutionLimits,
+}
+
+/// A requested limit above the server's maximum.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name} = {requested} is above the server's maximum of {maximum}")]
+pub struct LimitTooHigh {
+    /// The member of `limits` at fault, as in the request (camelCase).
+    pub name: &'static str,
+    /// What was asked.
+    pub requested: u64,
+    /// What is allowed.
+    pub maximum: u64,
+}
+
+impl LimitPolicy {
+    /// Resolves a request's limits against the policy: defaults fill gaps, nothing may exceed the maximum.
+    pub fn resolve(&self, requested: &RequestedLimits) -> Result<ExecutionLimits, LimitTooHigh> {
+        let fuel = pick("fuel", requested.fuel, self.default.fuel, self.maximum.fuel)?;
+        let memory_bytes = pick(
+            "memoryBytes",
+            requested.memory_bytes,
+            self.default.memory_bytes,
+            self.maximum.memory_bytes,
+        )?;
+        let deadline_ms = pick(
+            "deadlineMs",
+            requested.deadline_ms,
+            millis(self.default.deadline),
+            millis(self.maximum.deadline),
+        )?;
+        Ok(ExecutionLimits {
+            fuel,
+            memory_bytes,
+            deadline: Duration::from_millis(deadline_ms),
+            ..self.default
+        })
+    }
+}
+
+fn pick(
+    name: &'static str,
+    requested: Option<u64>,
+    default: u64,
+    maximum: u64,
+) -> Result<u64, LimitTooHigh> {
+    match requested {
+        None => Ok(default.min(maximum)),
+        Some(requested) if requested > maximum => Err(LimitTooHigh {
+            name,
+            requested,
+            maximum,
+        }),
+        Some(requested) => Ok(requested),
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> LimitPolicy {
+        let default = ExecutionLimits {
+            fuel: 100,
+            memory_bytes: 1 << 20,
+            deadline: Duration::from_secs(1),
+            output_bytes: 1000,
+            log_bytes: 1000,
+        };
+        LimitPolicy {
+            default,
+            maximum: ExecutionLimits {
+                fuel: 1000,
+                deadline: Duration::from_secs(10),
+                ..default
+            },
+        }
+    }
+
+    #[test]
+    fn absent_members_take_the_defaults() {
+        let limits = policy().resolve(&RequestedLimits::default());
+        assert_eq!(limits, Ok(policy().default));
+    }
+
+    #[test]
+    fn a_request_may_ask_for_less_or_up_to_the_maximum() {
+        let requested = RequestedLimits {
+            fuel: Some(1000),
+            memory_bytes: Some(10),
+            deadline_ms: Some(5),
+        };
+        let limits = policy().resolve(&requested).expect("within the maximum");
+        assert_eq!(limits.fuel, 1000);
+        assert_eq!(limits.memory_bytes, 10);
+        assert_eq!(limits.deadline, Duration::from_millis(5));
+    }
+
+    #[test]
+    fn a_request_above_the_maximum_names_the_limit() {
+        let requested = RequestedLimits {
+            fuel: Some(1001),
+            ..RequestedLimits::default()
+        };
+        let error = policy().resolve(&requested).expect_err("above the maximum");
+        assert_eq!(error.name, "fuel");
+        assert_eq!(error.maximum, 1000);
+    }
+}

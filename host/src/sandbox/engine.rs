@@ -1,0 +1,62 @@
+//! The wasmtime engine: its fixed choices (components, fuel, epochs, pooling) and the epoch ticker.
+
+use std::sync::Weak;
+use std::thread;
+use std::time::Duration;
+
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use super::SandboxConfig;
+
+/// Builds the one engine every component of this server is compiled for.
+pub(super) fn build_engine(config: &SandboxConfig) -> wasmtime::Result<Engine> {
+    let mut wasm = Config::new();
+    wasm.wasm_component_model(true)
+        .consume_fuel(config.fuel_metering)
+        .epoch_interruption(true)
+        .max_wasm_stack(config.max_wasm_stack_bytes)
+        // Traps carry no wasm backtrace: capturing one costs tens of µs per trap and the
+        // guest's own stderr says more to its author.
+        .wasm_backtrace_max_frames(None)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling(config)));
+    Engine::new(&wasm)
+}
+
+/// The pooling allocator, tuned as measured in `shared/reference/wasmtime-48.md`: keeping a
+/// little memory resident per slot and `pagemap_scan` make a fresh instance cost ≈ 16 µs.
+fn pooling(config: &SandboxConfig) -> PoolingAllocationConfig {
+    let instances = config.max_live_instances;
+    let mut pooling = PoolingAllocationConfig::new();
+    pooling
+        .total_component_instances(instances)
+        .total_core_instances(instances.saturating_mul(16))
+        .total_memories(instances.saturating_mul(2))
+        .total_tables(instances.saturating_mul(4))
+        .total_stacks(instances)
+        .max_memories_per_module(1)
+        .max_tables_per_module(4)
+        .max_memory_size(usize::try_from(config.max_memory_bytes).unwrap_or(usize::MAX))
+        .table_elements(100_000)
+        .max_core_instance_size(16 << 20)
+        .max_component_instance_size(16 << 20)
+        .linear_memory_keep_resident(1 << 20)
+        .table_keep_resident(64 << 10)
+        .pagemap_scan(Enabled::Auto);
+    pooling
+}
+
+/// Advances the engine's epoch every `tick` until the engine is dropped.
+///
+/// Each running store checks its own deadline and cancellation flag on every tick.
+pub(super) fn spawn_epoch_ticker(engine: Weak<Engine>, tick: Duration) -> std::io::Result<()> {
+    thread::Builder::new()
+        .name("epoch-ticker".into())
+        .spawn(move || {
+            while let Some(engine) = engine.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                thread::sleep(tick);
+            }
+        })
+        .map(drop)
+}
