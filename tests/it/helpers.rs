@@ -1,0 +1,201 @@
+//! Test helpers: a real server on port 0 with its own data and modules directories.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use host::{Application, Config};
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+/// A running server and what it owns; the server stops when this is dropped.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub data_dir: tempfile::TempDir,
+    pub modules_dir: tempfile::TempDir,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+/// A response: status, headers and the JSON body (Null when not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The problem type's last path segment (e.g. "invalid-input"), asserting a problem document.
+    pub fn problem_slug(&self) -> &str {
+        let content_type = self
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok());
+        assert_eq!(
+            content_type,
+            Some("application/problem+json"),
+            "not a problem: {self:?}"
+        );
+        assert_eq!(
+            self.body["status"].as_u64(),
+            Some(u64::from(self.status.as_u16())),
+            "{self:?}"
+        );
+        let type_uri = self.body["type"].as_str().expect("problem type");
+        type_uri.rsplit('/').next().expect("a segment")
+    }
+}
+
+/// The path of a built guest component: an example (in modules/) or a fixture.
+pub fn guest(name: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let candidates = [
+        root.join("modules").join(format!("{name}.wasm")),
+        root.join("tests/fixtures/built")
+            .join(format!("{name}.wasm")),
+    ];
+    candidates
+        .into_iter()
+        .find(|path| path.exists())
+        .unwrap_or_else(|| panic!("guest {name}.wasm is not built: run `cargo xtask build-guests` (or `cargo xtask test`)"))
+}
+
+/// One artifact cache for the whole test run, so each component compiles once per engine setup.
+fn shared_cache_root() -> &'static Path {
+    static CACHE: OnceLock<tempfile::TempDir> = OnceLock::new();
+    CACHE
+        .get_or_init(|| tempfile::tempdir().expect("cache dir"))
+        .path()
+}
+
+/// Test configuration: port 0, fresh directories, small caps that tests can exceed quickly.
+pub fn test_config(data_dir: &Path, modules_dir: &Path) -> Config {
+    let mut config = Config {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        data_dir: data_dir.to_owned(),
+        modules_dir: modules_dir.to_owned(),
+        ..Config::default()
+    };
+    config.limits.default.fuel = 20_000_000_000;
+    config.limits.default.memory_bytes = 64 << 20;
+    config.limits.default.deadline = std::time::Duration::from_secs(20);
+    config.limits.maximum.memory_bytes = 512 << 20;
+    config.limits.output_bytes = 1 << 20;
+    config.limits.log_bytes = 64 << 10;
+    config.http.max_body_bytes = 256 << 10;
+    config
+}
+
+/// Starts a server offering the named guests.
+pub async fn spawn_app(guests: &[&str]) -> TestApp {
+    spawn_app_with(guests, |_| {}).await
+}
+
+/// Starts a server offering the named guests, after `adjust` has changed its configuration.
+pub async fn spawn_app_with(guests: &[&str], adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("data dir");
+    let modules_dir = tempfile::tempdir().expect("modules dir");
+    for name in guests {
+        std::fs::copy(guest(name), modules_dir.path().join(format!("{name}.wasm")))
+            .expect("copy guest");
+    }
+    let mut config = test_config(data_dir.path(), modules_dir.path());
+    adjust(&mut config);
+    let cache = shared_cache_root().join("cache");
+    std::fs::create_dir_all(&cache).expect("cache dir");
+    let shared = data_dir.path().join("cache");
+    if !shared.exists() {
+        std::os::unix::fs::symlink(&cache, &shared).expect("link the shared cache");
+    }
+    start(config, data_dir, modules_dir).await
+}
+
+/// Starts a server on an existing configuration and directories.
+pub async fn start(
+    config: Config,
+    data_dir: tempfile::TempDir,
+    modules_dir: tempfile::TempDir,
+) -> TestApp {
+    let application = Application::build(config)
+        .await
+        .expect("the application builds");
+    let address = format!("http://{}", application.address());
+    let (shutdown, stopped) = tokio::sync::oneshot::channel();
+    tokio::spawn(application.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        data_dir,
+        modules_dir,
+        _shutdown: shutdown,
+    }
+}
+
+impl TestApp {
+    /// GET a path.
+    pub async fn get(&self, path: &str) -> Reply {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("GET");
+        reply(response).await
+    }
+
+    /// POST a JSON body to a path.
+    pub async fn post_json(&self, path: &str, body: &Value) -> Reply {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .json(body)
+            .send()
+            .await
+            .expect("POST");
+        reply(response).await
+    }
+
+    /// POST raw bytes with a content type.
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Reply {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("POST");
+        reply(response).await
+    }
+
+    /// Executes a process synchronously.
+    pub async fn execute(&self, process: &str, body: &Value) -> Reply {
+        self.post_json(&format!("/processes/{process}/execution"), body)
+            .await
+    }
+}
+
+async fn reply(response: reqwest::Response) -> Reply {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.expect("body");
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Reads a reference file of GEMSEO's answers.
+pub fn reference(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/reference/gemseo")
+        .join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    serde_json::from_str(&text).expect("reference JSON")
+}

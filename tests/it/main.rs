@@ -1,0 +1,9 @@
+//! The integration tests: one binary, real servers on port 0, real components built from source.
+
+mod cli;
+mod discovery;
+mod examples;
+mod helpers;
+mod limits;
+mod requests;
+mod sandbox;
