@@ -1,0 +1,217 @@
+//! `cargo xtask bench`: synchronous Sellar1 over loopback HTTP beside a static endpoint of the
+//! same server, measured in the same run, and the cost of one sandboxed execution without HTTP.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{Method, Request};
+use hyper_util::rt::TokioIo;
+
+use host::discipline::ModuleDigest;
+use host::sandbox::{Call, CancelFlag, IgnoreProgress, Sandbox, SandboxConfig};
+use host::workspace::WorkspacePool;
+use host::{Application, Config};
+
+const WARM_UP: Duration = Duration::from_millis(500);
+const MEASURE: Duration = Duration::from_secs(3);
+const SELLAR1_BODY: &str =
+    r#"{"inputs": {"x_1": [0.5], "x_shared": [1.0, 0.5], "y_2": [1.2], "gamma": [0.2]}}"#;
+
+fn main() -> anyhow::Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let sellar1 = root.join("modules/sellar1.wasm");
+    anyhow::ensure!(sellar1.exists(), "run `cargo xtask build-guests` first");
+    let scratch = tempfile::tempdir()?;
+    println!(
+        "# disciplines benchmark ({} cores)\n",
+        std::thread::available_parallelism()?
+    );
+    sandbox_alone(&sellar1, scratch.path())?;
+    over_http(&sellar1, scratch.path())
+}
+
+/// Per-execution cost of a fresh sandboxed instance, without HTTP, on one thread.
+fn sandbox_alone(sellar1: &Path, scratch: &Path) -> anyhow::Result<()> {
+    let config = Config::default();
+    let sandbox = Sandbox::new(SandboxConfig {
+        fuel_metering: true,
+        max_memory_bytes: config.limits.maximum.memory_bytes,
+        max_live_instances: 16,
+        max_wasm_stack_bytes: config.sandbox.max_wasm_stack_bytes,
+        epoch_tick: config.sandbox.epoch_tick,
+        cache_dir: scratch.join("cache"),
+    })?;
+    let bytes = std::fs::read(sellar1)?;
+    let component = sandbox.load(&bytes, &ModuleDigest::of(&bytes))?;
+    let limits = config.limit_policy().default;
+    let workspaces = WorkspacePool::start(&scratch.join("workspaces"), 8)?;
+    let call = Call::Execute {
+        inputs: r#"{"x_1": [0.5], "x_shared": [1.0, 0.5], "y_2": [1.2], "gamma": [0.2]}"#.into(),
+        options: "{}".into(),
+    };
+    println!("## One execution in a fresh instance, no HTTP (one thread)\n");
+    println!("| workspace | p50 µs | p99 µs | executions/s |\n|---|---|---|---|");
+    for with_workspace in [false, true] {
+        let mut latencies = Vec::new();
+        let started = Instant::now();
+        while started.elapsed() < MEASURE {
+            let begun = Instant::now();
+            let workspace = with_workspace.then(|| workspaces.acquire()).transpose()?;
+            let report = sandbox.run(
+                &component,
+                &call,
+                &limits,
+                workspace.as_ref().map(|w| w.path()),
+                Box::new(IgnoreProgress),
+                &CancelFlag::default(),
+            );
+            if let Some(workspace) = workspace {
+                workspaces.release(workspace);
+            }
+            anyhow::ensure!(report.result.is_ok(), "{:?}", report.result);
+            latencies.push(begun.elapsed());
+        }
+        let stats = Stats::of(latencies, started.elapsed());
+        let label = if with_workspace {
+            "fresh (pooled)"
+        } else {
+            "none"
+        };
+        println!(
+            "| {label} | {:.1} | {:.1} | {:.0} |",
+            stats.p50_us, stats.p99_us, stats.per_second
+        );
+    }
+    println!();
+    Ok(())
+}
+
+/// Loopback HTTP: the static endpoint and Sellar1, at concurrency 1 and 16.
+fn over_http(sellar1: &Path, scratch: &Path) -> anyhow::Result<()> {
+    let modules = scratch.join("modules");
+    std::fs::create_dir_all(&modules)?;
+    std::fs::copy(sellar1, modules.join("sellar1.wasm"))?;
+    let config = Config {
+        listen: "127.0.0.1:0".parse()?,
+        modules_dir: modules,
+        data_dir: scratch.join("data"),
+        ..Config::default()
+    };
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let application = server.block_on(Application::build(config))?;
+    let address = application.address();
+    server.spawn(application.run_until_stopped(std::future::pending()));
+
+    let client = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    println!(
+        "## Loopback HTTP, keep-alive connections, {}s per row\n",
+        MEASURE.as_secs()
+    );
+    println!(
+        "| request | concurrency | p50 µs | p99 µs | req/s | vs static |\n|---|---|---|---|---|---|"
+    );
+    for concurrency in [1, 16] {
+        let static_stats =
+            client.block_on(load(address, Method::GET, "/health", "", concurrency))?;
+        let sellar_stats = client.block_on(load(
+            address,
+            Method::POST,
+            "/processes/Sellar1/execution",
+            SELLAR1_BODY,
+            concurrency,
+        ))?;
+        for (name, stats) in [
+            ("GET /health (static)", &static_stats),
+            ("POST Sellar1 execution", &sellar_stats),
+        ] {
+            println!(
+                "| {name} | {concurrency} | {:.1} | {:.1} | {:.0} | {:.2} |",
+                stats.p50_us,
+                stats.p99_us,
+                stats.per_second,
+                stats.per_second / static_stats.per_second
+            );
+        }
+    }
+    drop(server);
+    Ok(())
+}
+
+async fn load(
+    address: std::net::SocketAddr,
+    method: Method,
+    path: &'static str,
+    body: &'static str,
+    concurrency: usize,
+) -> anyhow::Result<Stats> {
+    let stop_warming = Instant::now() + WARM_UP;
+    let stop = stop_warming + MEASURE;
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let method = method.clone();
+        workers.push(tokio::spawn(async move {
+            let stream = tokio::net::TcpStream::connect(address).await?;
+            stream.set_nodelay(true)?;
+            let (mut sender, connection) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+            tokio::spawn(connection);
+            let mut latencies = Vec::new();
+            loop {
+                let begun = Instant::now();
+                if begun >= stop {
+                    break;
+                }
+                let request = Request::builder()
+                    .method(method.clone())
+                    .uri(path)
+                    .header("host", "bench")
+                    .header("content-type", "application/json")
+                    .body(Full::new(Bytes::from_static(body.as_bytes())))?;
+                let response = sender.send_request(request).await?;
+                let status = response.status();
+                response.into_body().collect().await?;
+                anyhow::ensure!(status.is_success(), "{path}: {status}");
+                if begun >= stop_warming {
+                    latencies.push(begun.elapsed());
+                }
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    let mut latencies = Vec::new();
+    for worker in workers {
+        latencies.extend(worker.await??);
+    }
+    Ok(Stats::of(latencies, MEASURE))
+}
+
+struct Stats {
+    p50_us: f64,
+    p99_us: f64,
+    per_second: f64,
+}
+
+impl Stats {
+    fn of(mut latencies: Vec<Duration>, elapsed: Duration) -> Self {
+        latencies.sort();
+        let at = |quantile: f64| {
+            let index = ((latencies.len() as f64 - 1.0) * quantile).round() as usize;
+            latencies
+                .get(index)
+                .map_or(f64::NAN, |d| d.as_secs_f64() * 1e6)
+        };
+        Self {
+            p50_us: at(0.5),
+            p99_us: at(0.99),
+            per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
+        }
+    }
+}
