@@ -5,6 +5,8 @@
 //! under load it never sleeps, which saves two context switches per execution compared with
 //! waking a pooled thread for each one.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -18,6 +20,7 @@ type Task = Box<dyn FnOnce() + Send>;
 /// `threads` guest threads and a queue of at most `queue` waiting tasks.
 pub(super) struct GuestThreads {
     tasks: Sender<Task>,
+    busy: Arc<AtomicUsize>,
 }
 
 /// The queue is full: every thread is busy and `queue` tasks already wait.
@@ -27,13 +30,20 @@ pub(super) struct QueueFull;
 impl GuestThreads {
     pub(super) fn start(threads: usize, queue: usize) -> std::io::Result<Self> {
         let (tasks, waiting) = crossbeam_channel::bounded::<Task>(queue);
+        let busy = Arc::new(AtomicUsize::new(0));
         for index in 0..threads.max(1) {
             let waiting = waiting.clone();
+            let busy = busy.clone();
             thread::Builder::new()
                 .name(format!("guest-{index}"))
-                .spawn(move || work(&waiting))?;
+                .spawn(move || work(&waiting, &busy))?;
         }
-        Ok(Self { tasks })
+        Ok(Self { tasks, busy })
+    }
+
+    /// How many tasks run now, and how many wait.
+    pub(super) fn load(&self) -> (usize, usize) {
+        (self.busy.load(Ordering::Relaxed), self.tasks.len())
     }
 
     /// Queues `task`, or refuses it at once when the queue is full.
@@ -45,7 +55,7 @@ impl GuestThreads {
 }
 
 /// Runs tasks until every sender is gone.
-fn work(waiting: &Receiver<Task>) {
+fn work(waiting: &Receiver<Task>, busy: &AtomicUsize) {
     loop {
         let task = match next_soon(waiting) {
             Some(task) => task,
@@ -54,7 +64,9 @@ fn work(waiting: &Receiver<Task>) {
                 Err(_) => return,
             },
         };
+        busy.fetch_add(1, Ordering::Relaxed);
         task();
+        busy.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
