@@ -29,7 +29,8 @@ fn main() -> anyhow::Result<()> {
         std::thread::available_parallelism()?
     );
     sandbox_alone(&sellar1, scratch.path())?;
-    over_http(&sellar1, scratch.path())
+    over_http(&sellar1, scratch.path())?;
+    jobs_end_to_end(&sellar1, scratch.path())
 }
 
 /// Per-execution cost of a fresh sandboxed instance, without HTTP, on one thread.
@@ -88,24 +89,34 @@ fn sandbox_alone(sellar1: &Path, scratch: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Loopback HTTP: the static endpoint and Sellar1, at concurrency 1 and 16.
-fn over_http(sellar1: &Path, scratch: &Path) -> anyhow::Result<()> {
-    let modules = scratch.join("modules");
+/// A server offering Sellar1 on its own runtime (2 workers), with its data in `scratch/name`.
+fn start_server(
+    sellar1: &Path,
+    scratch: &Path,
+    name: &str,
+) -> anyhow::Result<(tokio::runtime::Runtime, std::net::SocketAddr, Config)> {
+    let modules = scratch.join(name).join("modules");
     std::fs::create_dir_all(&modules)?;
     std::fs::copy(sellar1, modules.join("sellar1.wasm"))?;
     let config = Config {
         listen: "127.0.0.1:0".parse()?,
         modules_dir: modules,
-        data_dir: scratch.join("data"),
+        data_dir: scratch.join(name).join("data"),
         ..Config::default()
     };
     let server = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let application = server.block_on(Application::build(config))?;
+    let application = server.block_on(Application::build(config.clone()))?;
     let address = application.address();
     server.spawn(application.run_until_stopped(std::future::pending()));
+    Ok((server, address, config))
+}
+
+/// Loopback HTTP: the static endpoint and Sellar1, at concurrency 1 and 16.
+fn over_http(sellar1: &Path, scratch: &Path) -> anyhow::Result<()> {
+    let (server, address, _) = start_server(sellar1, scratch, "http")?;
 
     let client = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -143,6 +154,176 @@ fn over_http(sellar1: &Path, scratch: &Path) -> anyhow::Result<()> {
     }
     drop(server);
     Ok(())
+}
+
+/// Trivial jobs (Sellar1) end to end on SQLite: 10 000 as one batch, then 10 000 submitted
+/// one by one over 16 connections; each waited for until all have finished.
+fn jobs_end_to_end(sellar1: &Path, scratch: &Path) -> anyhow::Result<()> {
+    const JOBS: usize = 10_000;
+    println!("\n## Jobs end to end (SQLite), {JOBS} trivial Sellar1 jobs\n");
+    println!(
+        "| submission | jobs/s | submit p50 ms | submit→finished p50 ms | p99 ms |\n|---|---|---|---|---|"
+    );
+    let client = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    for batch in [true, false] {
+        let name = if batch { "batch" } else { "single" };
+        let (server, address, config) = start_server(sellar1, scratch, name)?;
+        let started = Instant::now();
+        let submit_latencies = if batch {
+            client.block_on(submit_batch(address, JOBS))?
+        } else {
+            client.block_on(submit_singly(address, JOBS, 16))?
+        };
+        client.block_on(wait_until_idle(address))?;
+        let elapsed = started.elapsed();
+        let mut latencies = server.block_on(finish_latencies(&config))?;
+        anyhow::ensure!(
+            latencies.len() == JOBS,
+            "{} jobs finished, not {JOBS}",
+            latencies.len()
+        );
+        let submit = Stats::of(submit_latencies, elapsed);
+        latencies.sort();
+        let finished = Stats::of(latencies, elapsed);
+        println!(
+            "| {} | {:.0} | {:.2} | {:.1} | {:.1} |",
+            if batch {
+                "one batch request"
+            } else {
+                "one request per job (16 connections)"
+            },
+            JOBS as f64 / elapsed.as_secs_f64(),
+            submit.p50_us / 1e3,
+            finished.p50_us / 1e3,
+            finished.p99_us / 1e3,
+        );
+        drop(server);
+    }
+    Ok(())
+}
+
+async fn submit_batch(address: std::net::SocketAddr, jobs: usize) -> anyhow::Result<Vec<Duration>> {
+    let inputs: Vec<String> = (0..jobs)
+        .map(|i| format!(r#"{{"x_1": [{}]}}"#, i as f64 / jobs as f64))
+        .collect();
+    let body = format!(r#"{{"inputs": [{}]}}"#, inputs.join(","));
+    let begun = Instant::now();
+    let (status, _) = request(
+        address,
+        Method::POST,
+        "/processes/Sellar1/batch",
+        body,
+        None,
+    )
+    .await?;
+    anyhow::ensure!(status == 201, "batch: {status}");
+    Ok(vec![begun.elapsed()])
+}
+
+async fn submit_singly(
+    address: std::net::SocketAddr,
+    jobs: usize,
+    connections: usize,
+) -> anyhow::Result<Vec<Duration>> {
+    let mut workers = Vec::new();
+    for worker in 0..connections {
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            for _ in (worker..jobs).step_by(connections) {
+                let begun = Instant::now();
+                let (status, _) = request(
+                    address,
+                    Method::POST,
+                    "/processes/Sellar1/execution",
+                    SELLAR1_BODY.into(),
+                    Some("respond-async"),
+                )
+                .await?;
+                anyhow::ensure!(status == 201, "submit: {status}");
+                latencies.push(begun.elapsed());
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    let mut latencies = Vec::new();
+    for worker in workers {
+        latencies.extend(worker.await??);
+    }
+    Ok(latencies)
+}
+
+/// Polls until no job is accepted or running.
+async fn wait_until_idle(address: std::net::SocketAddr) -> anyhow::Result<()> {
+    loop {
+        let (_, body) = request(
+            address,
+            Method::GET,
+            "/jobs?status=accepted,running&limit=1",
+            String::new(),
+            None,
+        )
+        .await?;
+        if body.contains(r#""jobs":[]"#) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Submit→finished latency of every successful job, read from the store.
+async fn finish_latencies(config: &Config) -> anyhow::Result<Vec<Duration>> {
+    let store = host::store::JobStore::open(&config.jobs_database()).await?;
+    let mut latencies = Vec::new();
+    let mut after = None;
+    loop {
+        let filter = host::store::JobFilter {
+            statuses: vec![host::store::JobStatus::Successful],
+            after_seq: after,
+            limit: 1000,
+            ..Default::default()
+        };
+        let page = store.list(&filter).await?;
+        let Some(last) = page.last() else {
+            return Ok(latencies);
+        };
+        after = Some(last.seq);
+        for job in &page {
+            let micros = job.finished_at.unwrap_or(job.created_at) - job.created_at;
+            latencies.push(Duration::from_micros(u64::try_from(micros).unwrap_or(0)));
+        }
+    }
+}
+
+/// One request on a fresh connection: status and body.
+async fn request(
+    address: std::net::SocketAddr,
+    method: Method,
+    path: &str,
+    body: String,
+    prefer: Option<&'static str>,
+) -> anyhow::Result<(u16, String)> {
+    let stream = tokio::net::TcpStream::connect(address).await?;
+    stream.set_nodelay(true)?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    let mut builder = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "bench")
+        .header("content-type", "application/json");
+    if let Some(prefer) = prefer {
+        builder = builder.header("prefer", prefer);
+    }
+    let response = sender
+        .send_request(builder.body(Full::new(Bytes::from(body)))?)
+        .await?;
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await?.to_bytes();
+    Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
 }
 
 async fn load(

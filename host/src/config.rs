@@ -29,6 +29,8 @@ pub struct Config {
     pub execution: ExecutionSettings,
     /// HTTP settings.
     pub http: HttpSettings,
+    /// Asynchronous jobs.
+    pub jobs: JobSettings,
     /// Logging.
     pub log: LogSettings,
 }
@@ -83,6 +85,33 @@ pub struct ExecutionSettings {
     pub queue: usize,
 }
 
+/// Asynchronous jobs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobSettings {
+    /// The SQLite database file (default: `jobs.sqlite` in the data directory).
+    pub database: Option<PathBuf>,
+    /// Jobs that may wait in the queue; past it, submissions get 503 + Retry-After.
+    pub max_queued: u64,
+    /// Attempts before a job whose worker keeps dying is failed ("worker lost").
+    pub max_attempts: u32,
+    /// How long a stopping server lets running jobs finish, e.g. "30s"; the rest run again
+    /// at the next start.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self {
+            database: None,
+            max_queued: 1_000_000,
+            max_attempts: 3,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
 /// HTTP settings.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -124,6 +153,7 @@ impl Default for Config {
             sandbox: SandboxSettings::default(),
             execution: ExecutionSettings::default(),
             http: HttpSettings::default(),
+            jobs: JobSettings::default(),
             log: LogSettings::default(),
         }
     }
@@ -253,6 +283,14 @@ impl Config {
     /// Where precompiled artifacts are cached.
     pub fn cache_dir(&self) -> PathBuf {
         self.data_dir.join("cache")
+    }
+
+    /// The job database file.
+    pub fn jobs_database(&self) -> PathBuf {
+        self.jobs
+            .database
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("jobs.sqlite"))
     }
 
     /// Where execution workspaces live.

@@ -8,9 +8,12 @@ pub mod discipline;
 pub mod execution;
 pub mod http;
 pub mod limits;
+pub mod problem;
 pub mod registry;
 pub mod sandbox;
+pub mod scheduler;
 pub mod startup;
+pub mod store;
 pub mod workspace;
 
 pub use config::Config;

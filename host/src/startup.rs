@@ -12,6 +12,8 @@ use crate::execution::Executor;
 use crate::http::{self, AppState, Shared};
 use crate::registry::Registry;
 use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::scheduler::Scheduler;
+use crate::store::JobStore;
 use crate::workspace::WorkspacePool;
 
 /// A server bound to its address, with its modules discovered, not yet serving.
@@ -19,6 +21,8 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     address: SocketAddr,
+    scheduler: Arc<Scheduler>,
+    shutdown_grace: std::time::Duration,
 }
 
 impl Application {
@@ -43,19 +47,45 @@ impl Application {
                 .await
                 .context("discovering modules")?
         };
-        let executor = Executor::new(
-            sandbox.clone(),
-            workspaces,
+        let executor = Arc::new(
+            Executor::new(
+                sandbox.clone(),
+                workspaces,
+                config.execution.concurrency,
+                config.execution.queue,
+                policy.default,
+            )
+            .context("starting the guest threads")?,
+        );
+        let registry = Arc::new(registry);
+        let database = config.jobs_database();
+        let store = JobStore::open(&database)
+            .await
+            .with_context(|| format!("opening the job database {}", database.display()))?;
+        let recovery = store
+            .recover(config.jobs.max_attempts)
+            .await
+            .context("recovering jobs")?;
+        if recovery != Default::default() {
+            tracing::warn!(
+                requeued = recovery.requeued,
+                failed = recovery.failed,
+                "recovered jobs left running by a stopped server"
+            );
+        }
+        let scheduler = Scheduler::start(
+            store.clone(),
+            executor.clone(),
+            registry.clone(),
             config.execution.concurrency,
-            config.execution.queue,
-            policy.default,
-        )
-        .context("starting the guest threads")?;
+        );
         let state = AppState::new(Shared {
-            registry: Arc::new(registry),
+            registry,
             executor,
+            store,
+            scheduler: scheduler.clone(),
+            max_queued_jobs: config.jobs.max_queued,
             limits: policy,
-            fuel_metering: sandbox.fuel_metering(),
         });
         let router = http::router(state, config.http.max_body_bytes);
         let listener = TcpListener::bind(config.listen)
@@ -66,6 +96,8 @@ impl Application {
             listener,
             router,
             address,
+            scheduler,
+            shutdown_grace: config.jobs.shutdown_grace,
         })
     }
 
@@ -74,15 +106,27 @@ impl Application {
         self.address
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    /// Serves until `shutdown` completes, then finishes the requests in flight, stops claiming
+    /// jobs and lets running ones finish within the grace period (the others run again at the
+    /// next start).
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let scheduler = self.scheduler.clone();
+        let stop_claiming = async move {
+            shutdown.await;
+            scheduler.stop_claiming();
+        };
         axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(stop_claiming)
             .await
-            .context("serving HTTP")
+            .context("serving HTTP")?;
+        let deadline = tokio::time::Instant::now() + self.shutdown_grace;
+        while self.scheduler.running_count() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        Ok(())
     }
 }
 

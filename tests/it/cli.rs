@@ -14,25 +14,7 @@ async fn serve_prints_its_address_and_stops_cleanly_on_sigterm() {
     let modules = tempfile::tempdir().expect("modules dir");
     let data = tempfile::tempdir().expect("data dir");
     std::fs::copy(guest("sellar1"), modules.path().join("sellar1.wasm")).expect("copy");
-    let mut server = Command::new(BINARY)
-        .args(["serve", "--listen", "127.0.0.1:0", "--modules-dir"])
-        .arg(modules.path())
-        .arg("--data-dir")
-        .arg(data.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the server starts");
-    let stdout = server.stdout.take().expect("stdout");
-    let mut first_line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut first_line)
-        .expect("a line");
-    let address = first_line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("the address line")
-        .to_owned();
+    let (mut server, address) = start_server(modules.path(), data.path());
 
     let reply = reqwest::get(format!("{address}/processes/Sellar1"))
         .await
@@ -92,4 +74,106 @@ fn config_prints_every_default() {
     ] {
         assert!(text.contains(key), "{key} missing from:\n{text}");
     }
+}
+
+/// Starts the binary on a data directory and returns it with its address.
+fn start_server(
+    modules: &std::path::Path,
+    data: &std::path::Path,
+) -> (std::process::Child, String) {
+    let mut server = Command::new(BINARY)
+        .args(["serve", "--listen", "127.0.0.1:0", "--modules-dir"])
+        .arg(modules)
+        .arg("--data-dir")
+        .arg(data)
+        .env("DISCIPLINES_EXECUTION__CONCURRENCY", "2")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the server starts");
+    let stdout = server.stdout.take().expect("stdout");
+    let mut first_line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut first_line)
+        .expect("a line");
+    let address = first_line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("the address line")
+        .to_owned();
+    (server, address)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_accepted_job_survives_a_kill_9() {
+    let modules = tempfile::tempdir().expect("modules dir");
+    let data = tempfile::tempdir().expect("data dir");
+    std::fs::copy(guest("adversary"), modules.path().join("adversary.wasm")).expect("copy");
+    let (mut server, address) = start_server(modules.path(), data.path());
+    let client = reqwest::Client::new();
+    let spins: Vec<serde_json::Value> = (0..40)
+        .map(|_| serde_json::json!({"attack": "spin", "amount": [30_000_000.0]}))
+        .collect();
+    let batch = client
+        .post(format!("{address}/processes/Adversary/batch"))
+        .json(&serde_json::json!({"inputs": spins}))
+        .send()
+        .await
+        .expect("batch");
+    assert_eq!(batch.status(), 201);
+    let ids: Vec<String> = batch.json::<serde_json::Value>().await.expect("JSON")["jobIDs"]
+        .as_array()
+        .expect("ids")
+        .iter()
+        .map(|id| id.as_str().expect("id").to_owned())
+        .collect();
+    // Kill it hard while some jobs run and most wait.
+    let started = Instant::now();
+    loop {
+        let running = client
+            .get(format!("{address}/jobs?status=running"))
+            .send()
+            .await
+            .expect("list");
+        let running: serde_json::Value = running.json().await.expect("JSON");
+        if running["jobs"]
+            .as_array()
+            .is_some_and(|jobs| !jobs.is_empty())
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no job started"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.kill().expect("kill -9");
+    server.wait().expect("reaped");
+
+    let (mut restarted, address) = start_server(modules.path(), data.path());
+    let mut retried = 0;
+    for id in &ids {
+        let job: serde_json::Value = client
+            .get(format!("{address}/jobs/{id}?wait=30"))
+            .send()
+            .await
+            .expect("status")
+            .json()
+            .await
+            .expect("JSON");
+        assert_eq!(job["status"], "successful", "{job}");
+        if job["attempts"].as_u64() == Some(2) {
+            retried += 1;
+        }
+    }
+    assert!(
+        retried >= 1,
+        "the jobs that were running ran again, with their attempts counted"
+    );
+    Command::new("kill")
+        .args(["-TERM", &restarted.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(restarted.wait().expect("exit").success());
 }

@@ -171,6 +171,57 @@ impl TestApp {
         reply(response).await
     }
 
+    /// Submits a job (`Prefer: respond-async`).
+    pub async fn submit(&self, process: &str, body: &Value) -> Reply {
+        let response = self
+            .client
+            .post(format!("{}/processes/{process}/execution", self.address))
+            .header("prefer", "respond-async")
+            .json(body)
+            .send()
+            .await
+            .expect("POST");
+        reply(response).await
+    }
+
+    /// Submits a job that must be accepted, and returns its id.
+    pub async fn submit_ok(&self, process: &str, body: &Value) -> String {
+        let reply = self.submit(process, body).await;
+        assert_eq!(reply.status, 201, "{reply:?}");
+        reply.body["jobID"].as_str().expect("a job id").to_owned()
+    }
+
+    /// Long-polls a job until it ends (at most 30 s) and returns its status document.
+    pub async fn wait_for_job(&self, id: &str) -> Value {
+        let started = std::time::Instant::now();
+        loop {
+            let status = self.get(&format!("/jobs/{id}?wait=10")).await;
+            assert_eq!(status.status, 200, "{status:?}");
+            let word = status.body["status"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            if ["successful", "failed", "dismissed"].contains(&word.as_str()) {
+                return status.body;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "job {id} never ended: {status:?}"
+            );
+        }
+    }
+
+    /// DELETE a path.
+    pub async fn delete(&self, path: &str) -> Reply {
+        let response = self
+            .client
+            .delete(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("DELETE");
+        reply(response).await
+    }
+
     /// Executes a process synchronously.
     pub async fn execute(&self, process: &str, body: &Value) -> Reply {
         self.post_json(&format!("/processes/{process}/execution"), body)

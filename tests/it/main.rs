@@ -4,6 +4,7 @@ mod cli;
 mod discovery;
 mod examples;
 mod helpers;
+mod jobs;
 mod limits;
 mod requests;
 mod sandbox;

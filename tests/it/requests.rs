@@ -168,18 +168,13 @@ async fn a_full_server_answers_busy_and_dropped_requests_free_their_slots() {
             .send();
         tokio::spawn(request)
     };
-    // One spinning guest holds the only thread, the other waits in the only queue place.
-    let (running, waiting) = (spinner(), spinner());
-    let mut busy = None;
-    for _ in 0..500 {
-        let reply = app.execute("Sellar1", &json!({})).await;
-        if reply.status == 503 {
-            busy = Some(reply);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    let busy = busy.expect("the server became busy");
+    // One spinning guest holds the only thread, then the other waits in the only queue place.
+    let running = spinner();
+    wait_for_load(&app, 1, 0).await;
+    let waiting = spinner();
+    wait_for_load(&app, 1, 1).await;
+    let busy = app.execute("Sellar1", &json!({})).await;
+    assert_eq!(busy.status, 503, "{busy:?}");
     assert_eq!(busy.problem_slug(), "server-busy");
     assert_eq!(
         busy.headers
@@ -202,5 +197,22 @@ async fn a_full_server_answers_busy_and_dropped_requests_free_their_slots() {
             "the slots were never freed"
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until `running` executions run and `waiting` wait, as /ready reports.
+async fn wait_for_load(app: &TestApp, running: u64, waiting: u64) {
+    let started = std::time::Instant::now();
+    loop {
+        let ready = app.get("/ready").await.body;
+        let executions = &ready["executions"];
+        if executions["running"] == running && executions["waiting"] == waiting {
+            return;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "never reached {running}/{waiting}: {ready}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
 }

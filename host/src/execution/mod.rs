@@ -26,6 +26,7 @@ pub struct Executor {
 }
 
 /// An execution ready to run: inputs merged with defaults and validated, limits resolved.
+#[derive(Clone)]
 pub struct ExecutionRequest {
     /// What runs.
     pub process: Arc<Process>,
@@ -128,6 +129,11 @@ impl Executor {
             threads: threads::GuestThreads::start(concurrency, queue)?,
             describe_limits,
         })
+    }
+
+    /// How many executions (and descriptions) run now, and how many wait for a thread.
+    pub fn load(&self) -> (usize, usize) {
+        self.threads.load()
     }
 
     /// Runs `work` on a guest thread and waits for its answer.

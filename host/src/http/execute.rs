@@ -1,4 +1,5 @@
-//! `POST /processes/{id}/execution`: synchronous execution, with linearization as an extension.
+//! `POST /processes/{id}/execution` (synchronous, or a job with `Prefer: respond-async`) and
+//! `POST /processes/{id}/batch`; linearization is an extension of both.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
@@ -8,34 +9,38 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::AppState;
+use std::sync::Arc;
+
 use super::extract::ApiJson;
-use super::problem::{Problem, ProblemKind};
 use super::processes::{discipline_for, find_process};
+use super::{AppState, submit};
 use crate::discipline::Discipline;
-use crate::execution::{
-    Computed, Differentiation, Executed, ExecutionError, ExecutionFacts, ExecutionRequest,
-};
-use crate::limits::RequestedLimits;
-use crate::sandbox::{CancelFlag, IgnoreProgress, SandboxError};
+use crate::execution::{Computed, Differentiation, Executed, ExecutionFacts, ExecutionRequest};
+use crate::limits::{ExecutionLimits, RequestedLimits};
+use crate::problem::{Problem, ProblemKind};
+use crate::registry::{Process, canonical_options};
+use crate::sandbox::{CancelFlag, IgnoreProgress};
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/processes/{id}/execution", post(execute))
+    Router::new()
+        .route("/processes/{id}/execution", post(execute))
+        .route("/processes/{id}/batch", post(batch))
 }
 
-/// The OGC execute request, plus this server's `options`, `linearize` and `limits` members.
+/// The OGC execute request, plus this server's `options`, `linearize`, `limits` and
+/// `priority` members. `inputs` is one inputs object, or a list of them for a batch.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ExecuteBody {
+struct ExecuteBody<Inputs> {
     #[serde(default)]
-    inputs: Map<String, Value>,
+    inputs: Inputs,
     /// OGC: which outputs to return (all when absent).
     #[serde(default)]
     outputs: Option<Map<String, Value>>,
     /// OGC: only `document` is supported.
     #[serde(default)]
     response: Option<ResponseForm>,
-    /// OGC: callbacks, for asynchronous execution (ignored in synchronous mode).
+    /// OGC: callbacks (webhooks are not delivered yet; accepted and ignored).
     #[serde(default)]
     #[allow(dead_code)]
     subscriber: Option<Value>,
@@ -45,9 +50,12 @@ struct ExecuteBody {
     /// Also compute the Jacobian of these outputs with respect to these inputs.
     #[serde(default)]
     linearize: Option<LinearizeBody>,
-    /// Fuel, memory and deadline for this execution (at most the server's maximum).
+    /// Fuel, memory and deadline for each execution (at most the server's maximum).
     #[serde(default)]
     limits: RequestedLimits,
+    /// Jobs of higher priority start first (asynchronous execution only).
+    #[serde(default)]
+    priority: i32,
 }
 
 #[derive(Debug, Deserialize, PartialEq, Eq)]
@@ -69,7 +77,8 @@ struct LinearizeBody {
 async fn execute(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<ExecuteBody>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<ExecuteBody<Map<String, Value>>>,
 ) -> Result<Response, Problem> {
     if body.response == Some(ResponseForm::Raw) {
         return Err(Problem::new(
@@ -78,39 +87,102 @@ async fn execute(
         )
         .with("pointer", "/response"));
     }
-    let process = find_process(&state, &id)?.clone();
-    let discipline = discipline_for(&state, &process, &body.options).await?;
-    let selected = selected_outputs(&discipline, body.outputs.as_ref())?;
-    let linearize = body
-        .linearize
-        .map(|wanted| differentiation(&discipline, wanted))
-        .transpose()?;
-    let inputs = discipline.prepare_inputs(body.inputs).map_err(|error| {
-        Problem::new(ProblemKind::InvalidInput, error.message)
-            .with("pointer", format!("/inputs{}", error.pointer))
-    })?;
-    let limits = state.limits.resolve(&body.limits).map_err(|error| {
-        Problem::new(ProblemKind::LimitTooHigh, error.to_string())
-            .with("pointer", format!("/limits/{}", error.name))
-    })?;
-    let Value::Object(inputs) = inputs else {
-        return Err(Problem::internal("prepared inputs are not an object"));
-    };
-    let request = ExecutionRequest {
-        process,
-        discipline,
-        inputs,
-        options: crate::registry::canonical_options(&body.options),
-        linearize,
-        limits,
-    };
+    let common = Common::prepare(&state, &id, &body).await?;
+    let inputs = common.inputs(body.inputs, "/inputs")?;
+    if submit::prefers_async(&headers) {
+        return submit::one(&state, &common, inputs).await;
+    }
+    let request = common.request(inputs);
     let cancel_on_drop = CancelOnDrop(CancelFlag::default());
     let executed = state
         .executor
         .execute(request, Box::new(IgnoreProgress), cancel_on_drop.0.clone())
         .await
         .map_err(|busy| Problem::new(ProblemKind::ServerBusy, busy.to_string()))?;
-    respond(executed, selected.as_deref())
+    respond(executed, common.selected.as_deref())
+}
+
+/// `POST /processes/{id}/batch`: many executions of one process, submitted atomically as jobs.
+async fn batch(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ExecuteBody<Vec<Map<String, Value>>>>,
+) -> Result<Response, Problem> {
+    let common = Common::prepare(&state, &id, &body).await?;
+    let inputs = body
+        .inputs
+        .into_iter()
+        .enumerate()
+        .map(|(index, inputs)| common.inputs(inputs, &format!("/inputs/{index}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    submit::many(&state, &common, inputs).await
+}
+
+/// What every execution of one request shares: the process, its grammar for the options,
+/// the outputs wanted, the linearization, the limits and the priority.
+pub(super) struct Common {
+    pub(super) process: Arc<Process>,
+    pub(super) discipline: Arc<Discipline>,
+    pub(super) options: Map<String, Value>,
+    pub(super) selected: Option<Vec<String>>,
+    pub(super) linearize: Option<Differentiation>,
+    pub(super) limits: ExecutionLimits,
+    pub(super) priority: i32,
+}
+
+impl Common {
+    async fn prepare<Inputs>(
+        state: &AppState,
+        id: &str,
+        body: &ExecuteBody<Inputs>,
+    ) -> Result<Self, Problem> {
+        let process = find_process(state, id)?.clone();
+        let discipline = discipline_for(state, &process, &body.options).await?;
+        let selected = selected_outputs(&discipline, body.outputs.as_ref())?;
+        let linearize = body
+            .linearize
+            .as_ref()
+            .map(|wanted| differentiation(&discipline, wanted))
+            .transpose()?;
+        let limits = state.limits.resolve(&body.limits).map_err(|error| {
+            Problem::new(ProblemKind::LimitTooHigh, error.to_string())
+                .with("pointer", format!("/limits/{}", error.name))
+        })?;
+        Ok(Self {
+            process,
+            discipline,
+            options: body.options.clone(),
+            selected,
+            linearize,
+            limits,
+            priority: body.priority,
+        })
+    }
+
+    /// Merges one set of inputs with the defaults and validates it; `pointer` locates it.
+    fn inputs(
+        &self,
+        given: Map<String, Value>,
+        pointer: &str,
+    ) -> Result<Map<String, Value>, Problem> {
+        match self.discipline.prepare_inputs(given) {
+            Ok(Value::Object(inputs)) => Ok(inputs),
+            Ok(_) => Err(Problem::internal("prepared inputs are not an object")),
+            Err(error) => Err(Problem::new(ProblemKind::InvalidInput, error.message)
+                .with("pointer", format!("{pointer}{}", error.pointer))),
+        }
+    }
+
+    fn request(&self, inputs: Map<String, Value>) -> ExecutionRequest {
+        ExecutionRequest {
+            process: self.process.clone(),
+            discipline: self.discipline.clone(),
+            inputs,
+            options: canonical_options(&self.options),
+            linearize: self.linearize.clone(),
+            limits: self.limits,
+        }
+    }
 }
 
 /// Interrupts the guest if the client goes away before the answer (the handler is dropped).
@@ -144,7 +216,7 @@ fn selected_outputs(
 
 fn differentiation(
     discipline: &Discipline,
-    wanted: LinearizeBody,
+    wanted: &LinearizeBody,
 ) -> Result<Differentiation, Problem> {
     if !discipline.has_jacobian {
         return Err(Problem::new(
@@ -156,8 +228,8 @@ fn differentiation(
     check_names("inputs", &wanted.inputs, &discipline.input_names)?;
     check_names("outputs", &wanted.outputs, &discipline.output_names)?;
     Ok(Differentiation {
-        inputs: wanted.inputs,
-        outputs: wanted.outputs,
+        inputs: wanted.inputs.clone(),
+        outputs: wanted.outputs.clone(),
     })
 }
 
@@ -181,7 +253,7 @@ fn respond(executed: Executed, selected: Option<&[String]>) -> Result<Response, 
     let Computed {
         mut outputs,
         jacobian,
-    } = result.map_err(|error| problem_of(error, &facts))?;
+    } = result.map_err(|error| Problem::of_execution(error, &facts))?;
     if let Some(selected) = selected {
         outputs.retain(|name, _| selected.contains(name));
     }
@@ -209,31 +281,4 @@ fn fact_headers(facts: &ExecutionFacts) -> HeaderMap {
         format!("sandbox;dur={:.3}", facts.duration.as_secs_f64() * 1e3),
     );
     headers
-}
-
-fn problem_of(error: ExecutionError, facts: &ExecutionFacts) -> Problem {
-    let detail = error.to_string();
-    let kind = match &error {
-        ExecutionError::Sandbox(sandbox) => match sandbox {
-            SandboxError::InvalidInput(_) => ProblemKind::InvalidInput,
-            SandboxError::Failure(_) => ProblemKind::GuestError,
-            SandboxError::OutOfFuel { .. } => ProblemKind::OutOfFuel,
-            SandboxError::DeadlineExceeded { .. } => ProblemKind::DeadlineExceeded,
-            SandboxError::Cancelled => ProblemKind::Cancelled,
-            SandboxError::MemoryLimit { .. } => ProblemKind::MemoryLimit,
-            SandboxError::StackOverflow => ProblemKind::StackOverflow,
-            SandboxError::Crashed { .. } => ProblemKind::GuestCrashed,
-            SandboxError::OutputTooLarge { .. } => ProblemKind::OutputTooLarge,
-            SandboxError::Setup(_) => return Problem::internal(detail),
-        },
-        ExecutionError::InvalidOutputs(_) | ExecutionError::InvalidJacobian(_) => {
-            ProblemKind::GuestError
-        }
-        ExecutionError::Internal(_) => return Problem::internal(detail),
-    };
-    let mut problem = Problem::new(kind, detail).with("moduleDigest", facts.digest.to_string());
-    if let Some(fuel) = facts.fuel_consumed {
-        problem = problem.with("fuelConsumed", fuel);
-    }
-    problem
 }

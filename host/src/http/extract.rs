@@ -6,7 +6,7 @@ use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_path_to_error::Segment;
 
-use super::problem::{Problem, ProblemKind};
+use crate::problem::{Problem, ProblemKind};
 
 /// `Json<T>` for this API: wrong media type → 415, too large → 413, not JSON → 400 with the
 /// position, wrong shape → 400 with a JSON pointer to the member.

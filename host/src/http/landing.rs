@@ -6,7 +6,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::problem::{Problem, ProblemKind};
+use crate::problem::{Problem, ProblemKind};
 
 /// The OGC API – Processes 1.0 conformance classes this server implements.
 const CONFORMANCE: [&str; 3] = [
@@ -51,6 +51,7 @@ async fn health() -> Json<Value> {
 /// Ready once discovery has finished (the server binds only after it).
 async fn ready(State(state): State<AppState>) -> Json<Value> {
     let modules = state.registry.modules();
+    let (running, waiting) = state.executor.load();
     let broken = modules
         .iter()
         .filter(|module| module.status == "broken")
@@ -59,6 +60,8 @@ async fn ready(State(state): State<AppState>) -> Json<Value> {
         "status": "ready",
         "processes": state.registry.processes().count(),
         "brokenModules": broken,
+        "executions": {"running": running, "waiting": waiting},
+        "jobs": {"running": state.scheduler.running_count()},
     }))
 }
 

@@ -2,20 +2,23 @@
 
 mod execute;
 mod extract;
+mod jobs;
 mod landing;
-mod problem;
 mod processes;
+mod submit;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 
-pub use problem::{Problem, ProblemKind};
+pub use crate::problem::{Problem, ProblemKind};
 
 use crate::execution::Executor;
 use crate::limits::LimitPolicy;
 use crate::registry::Registry;
+use crate::scheduler::Scheduler;
+use crate::store::JobStore;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -26,11 +29,15 @@ pub struct Shared {
     /// The processes on offer.
     pub registry: Arc<Registry>,
     /// Runs guests.
-    pub executor: Executor,
+    pub executor: Arc<Executor>,
+    /// Jobs, in SQL.
+    pub store: JobStore,
+    /// Runs jobs.
+    pub scheduler: Arc<Scheduler>,
+    /// The most jobs that may wait; past it, submissions get 503.
+    pub max_queued_jobs: u64,
     /// Default and maximum limits.
     pub limits: LimitPolicy,
-    /// Whether fuel is counted.
-    pub fuel_metering: bool,
 }
 
 impl AppState {
@@ -54,6 +61,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .merge(landing::router())
         .merge(processes::router())
         .merge(execute::router())
+        .merge(jobs::router())
         .fallback(landing::not_found)
         .method_not_allowed_fallback(landing::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))

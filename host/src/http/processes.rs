@@ -10,8 +10,8 @@ use serde_json::{Map, Value, json};
 
 use super::AppState;
 use super::extract::parse_json;
-use super::problem::{Problem, ProblemKind};
 use crate::discipline::Discipline;
+use crate::problem::{Problem, ProblemKind};
 use crate::registry::Process;
 
 pub(super) fn router() -> Router<AppState> {

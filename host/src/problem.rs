@@ -1,13 +1,22 @@
-//! RFC 9457 problem details: the one error type of the HTTP API.
+//! RFC 9457 problem details: the catalogue of failures, and the one error type of the API.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::execution::{ExecutionError, ExecutionFacts};
+use crate::sandbox::SandboxError;
+
 /// The `type` URI of OGC API – Processes' own exception for an unknown process.
 const OGC_NO_SUCH_PROCESS: &str =
     "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/no-such-process";
+/// OGC's exception for an unknown job.
+const OGC_NO_SUCH_JOB: &str =
+    "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/no-such-job";
+/// OGC's exception for the results of a job that has not finished.
+const OGC_RESULT_NOT_READY: &str =
+    "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/result-not-ready";
 
 /// Every kind of problem the API reports, with its status, title and documentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,11 +61,21 @@ pub enum ProblemKind {
     Cancelled,
     /// A fault of the server itself.
     Internal,
+    /// No job has the requested id (or it belongs to someone else).
+    NoSuchJob,
+    /// The job has not finished.
+    ResultNotReady,
+    /// The job was dismissed: it will never have results.
+    Dismissed,
+    /// The job's worker was lost too many times.
+    WorkerLost,
+    /// The module a queued job was submitted for is no longer served.
+    ModuleUnavailable,
 }
 
 impl ProblemKind {
     /// All kinds, for the documentation endpoint.
-    pub const ALL: [Self; 20] = [
+    pub const ALL: [Self; 25] = [
         Self::NoSuchProcess,
         Self::NotFound,
         Self::MethodNotAllowed,
@@ -77,6 +96,11 @@ impl ProblemKind {
         Self::ServerBusy,
         Self::Cancelled,
         Self::Internal,
+        Self::NoSuchJob,
+        Self::ResultNotReady,
+        Self::Dismissed,
+        Self::WorkerLost,
+        Self::ModuleUnavailable,
     ];
 
     /// The short name used in the `type` URI.
@@ -102,6 +126,11 @@ impl ProblemKind {
             Self::ServerBusy => "server-busy",
             Self::Cancelled => "cancelled",
             Self::Internal => "internal",
+            Self::NoSuchJob => "no-such-job",
+            Self::ResultNotReady => "result-not-ready",
+            Self::Dismissed => "dismissed",
+            Self::WorkerLost => "worker-lost",
+            Self::ModuleUnavailable => "module-unavailable",
         }
     }
 
@@ -110,6 +139,8 @@ impl ProblemKind {
     pub fn type_uri(self) -> String {
         match self {
             Self::NoSuchProcess => OGC_NO_SUCH_PROCESS.to_owned(),
+            Self::NoSuchJob => OGC_NO_SUCH_JOB.to_owned(),
+            Self::ResultNotReady => OGC_RESULT_NOT_READY.to_owned(),
             other => format!("/problems/{}", other.slug()),
         }
     }
@@ -117,7 +148,12 @@ impl ProblemKind {
     /// The HTTP status.
     pub fn status(self) -> StatusCode {
         match self {
-            Self::NoSuchProcess | Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NoSuchProcess
+            | Self::NotFound
+            | Self::NoSuchJob
+            | Self::ResultNotReady
+            | Self::Dismissed => StatusCode::NOT_FOUND,
+            Self::WorkerLost | Self::ModuleUnavailable => StatusCode::INTERNAL_SERVER_ERROR,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::MalformedRequest
             | Self::InvalidInput
@@ -162,6 +198,11 @@ impl ProblemKind {
             Self::ServerBusy => "Server busy",
             Self::Cancelled => "Cancelled",
             Self::Internal => "Internal server error",
+            Self::NoSuchJob => "No such job",
+            Self::ResultNotReady => "Result not ready",
+            Self::Dismissed => "Job dismissed",
+            Self::WorkerLost => "Worker lost",
+            Self::ModuleUnavailable => "Module unavailable",
         }
     }
 
@@ -212,6 +253,17 @@ impl ProblemKind {
             }
             Self::Cancelled => "The execution was cancelled before it finished.",
             Self::Internal => "A fault of the server. It is logged; the details are not sent.",
+            Self::NoSuchJob => "No job has this id. GET /jobs lists yours.",
+            Self::ResultNotReady => {
+                "The job has not finished; wait for it (GET /jobs/{id}?wait=30 or its events)."
+            }
+            Self::Dismissed => {
+                "The job was dismissed: it was cancelled, or its results were removed."
+            }
+            Self::WorkerLost => {
+                "The process running the job died too many times; the job was given up."
+            }
+            Self::ModuleUnavailable => "The module the job was submitted for is no longer served.",
         }
     }
 }
@@ -256,6 +308,34 @@ impl Problem {
         self.kind
     }
 
+    /// The problem an execution's failure is reported as.
+    pub fn of_execution(error: ExecutionError, facts: &ExecutionFacts) -> Self {
+        let detail = error.to_string();
+        let kind = match &error {
+            ExecutionError::Sandbox(sandbox) => match sandbox {
+                SandboxError::InvalidInput(_) => ProblemKind::InvalidInput,
+                SandboxError::Failure(_) => ProblemKind::GuestError,
+                SandboxError::OutOfFuel { .. } => ProblemKind::OutOfFuel,
+                SandboxError::DeadlineExceeded { .. } => ProblemKind::DeadlineExceeded,
+                SandboxError::Cancelled => ProblemKind::Cancelled,
+                SandboxError::MemoryLimit { .. } => ProblemKind::MemoryLimit,
+                SandboxError::StackOverflow => ProblemKind::StackOverflow,
+                SandboxError::Crashed { .. } => ProblemKind::GuestCrashed,
+                SandboxError::OutputTooLarge { .. } => ProblemKind::OutputTooLarge,
+                SandboxError::Setup(_) => return Self::internal(detail),
+            },
+            ExecutionError::InvalidOutputs(_) | ExecutionError::InvalidJacobian(_) => {
+                ProblemKind::GuestError
+            }
+            ExecutionError::Internal(_) => return Self::internal(detail),
+        };
+        let mut problem = Self::new(kind, detail).with("moduleDigest", facts.digest.to_string());
+        if let Some(fuel) = facts.fuel_consumed {
+            problem = problem.with("fuelConsumed", fuel);
+        }
+        problem
+    }
+
     /// A fault of the server: logged in full, sent without its cause.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "internal error");
@@ -266,17 +346,39 @@ impl Problem {
     }
 }
 
-impl IntoResponse for Problem {
-    fn into_response(self) -> Response {
-        let status = self.kind.status();
+impl Problem {
+    /// The problem document as JSON, as sent and as stored with a failed job.
+    pub fn to_json(&self) -> String {
         let body = ProblemBody {
             type_uri: self.kind.type_uri(),
             title: self.kind.title(),
-            status: status.as_u16(),
+            status: self.kind.status().as_u16(),
             detail: &self.detail,
             extensions: &self.extensions,
         };
-        let body = serde_json::to_vec(&body).unwrap_or_default();
+        serde_json::to_string(&body).unwrap_or_default()
+    }
+}
+
+/// Sends a problem document that was stored as JSON (a failed job's error).
+pub fn stored_problem_response(json: &str) -> Response {
+    let status = serde_json::from_str::<Value>(json)
+        .ok()
+        .and_then(|body| body.get("status").and_then(Value::as_u64))
+        .and_then(|status| StatusCode::from_u16(u16::try_from(status).ok()?).ok())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, json.to_owned()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    response
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = self.kind.status();
+        let body = self.to_json();
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(

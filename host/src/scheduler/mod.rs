@@ -1,0 +1,390 @@
+//! The scheduler: workers that take jobs from the store, run them, and record how they ended.
+//!
+//! One dispatcher claims as many jobs as there are free slots (one transaction for the lot),
+//! each job runs on the executor, and one writer records finished jobs in batches, so that the
+//! store sees two write transactions per batch rather than per job.
+
+mod events;
+mod progress;
+mod request;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
+
+pub use events::{JobEvent, JobEvents};
+pub use request::{StoredDifferentiation, StoredLimits, StoredRequest};
+
+use crate::execution::{Computed, Executed, ExecutionRequest, Executor};
+use crate::problem::{Problem, ProblemKind};
+use crate::registry::{Registry, canonical_options};
+use crate::sandbox::CancelFlag;
+use crate::store::{JobId, JobOutcome, JobRecord, JobStatus, JobStore, StoreError};
+use progress::ProgressReporter;
+
+/// How often an idle dispatcher looks at the store even without a wake-up (other processes
+/// may have submitted jobs).
+const POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// The most jobs claimed in one transaction.
+const MAX_CLAIM: usize = 256;
+/// The most outcomes recorded in one transaction.
+const MAX_FINISH_BATCH: usize = 1024;
+/// How many jobs per guest thread may be claimed ahead while jobs are short.
+const PREFETCH_PER_THREAD: usize = 16;
+/// Jobs shorter than this on average are claimed ahead, in large batches; longer ones are
+/// claimed only when a guest thread is free, so that "running" means running.
+const SHORT_JOB: Duration = Duration::from_millis(20);
+/// How many finished jobs must have been timed before jobs may count as short.
+const MIN_OBSERVATIONS: u64 = 16;
+
+/// Takes jobs from the store and runs them, at most `slots` at once.
+pub struct Scheduler {
+    store: JobStore,
+    executor: Arc<Executor>,
+    registry: Arc<Registry>,
+    events: JobEvents,
+    wake: Notify,
+    slots: Arc<Semaphore>,
+    capacity: usize,
+    threads: usize,
+    average_micros: AtomicU64,
+    observations: AtomicU64,
+    job_done: Notify,
+    /// Jobs of this process in flight: their cancel flag and when they were claimed.
+    running: Mutex<HashMap<JobId, (CancelFlag, Instant)>>,
+    outcomes: mpsc::UnboundedSender<JobOutcome>,
+    progress: mpsc::Sender<(JobId, u8, String)>,
+    stop: watch::Sender<bool>,
+}
+
+impl Scheduler {
+    /// Starts the dispatcher and the writers on the current runtime, for `threads` guest threads.
+    pub fn start(
+        store: JobStore,
+        executor: Arc<Executor>,
+        registry: Arc<Registry>,
+        threads: usize,
+    ) -> Arc<Self> {
+        let threads = threads.max(1);
+        let capacity = threads * PREFETCH_PER_THREAD;
+        let (outcomes, finished) = mpsc::unbounded_channel();
+        let (progress, progressed) = mpsc::channel(4096);
+        let scheduler = Arc::new(Self {
+            store,
+            executor,
+            registry,
+            events: JobEvents::default(),
+            wake: Notify::new(),
+            slots: Arc::new(Semaphore::new(capacity)),
+            capacity,
+            threads,
+            // Jobs count as long until some have shown otherwise.
+            average_micros: AtomicU64::new(SHORT_JOB.as_micros() as u64),
+            observations: AtomicU64::new(0),
+            job_done: Notify::new(),
+            running: Mutex::default(),
+            outcomes,
+            progress,
+            stop: watch::Sender::new(false),
+        });
+        tokio::spawn(scheduler.clone().dispatch());
+        tokio::spawn(record_outcomes(
+            scheduler.store.clone(),
+            scheduler.events.clone(),
+            finished,
+        ));
+        tokio::spawn(progress::record(scheduler.store.clone(), progressed));
+        scheduler
+    }
+
+    /// The job events of this process.
+    pub fn events(&self) -> &JobEvents {
+        &self.events
+    }
+
+    /// Tells the dispatcher that jobs were submitted.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Stops claiming jobs; running ones go on.
+    pub fn stop_claiming(&self) {
+        self.stop.send_replace(true);
+        self.wake.notify_one();
+    }
+
+    /// Interrupts a running job of this process (after the store marked it dismissed).
+    pub fn cancel(&self, id: JobId) {
+        let running = self.running.lock().ok();
+        if let Some((flag, _)) = running.as_ref().and_then(|running| running.get(&id)) {
+            flag.cancel();
+        }
+    }
+
+    /// How many jobs run in this process now.
+    pub fn running_count(&self) -> usize {
+        self.running
+            .lock()
+            .map(|running| running.len())
+            .unwrap_or(0)
+    }
+
+    async fn dispatch(self: Arc<Self>) {
+        let mut stop = self.stop.subscribe();
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let Ok(first) = self.slots.clone().acquire_owned().await else {
+                return;
+            };
+            let mut permits = vec![first];
+            while permits.len() < MAX_CLAIM {
+                match self.slots.clone().try_acquire_owned() {
+                    Ok(permit) => permits.push(permit),
+                    Err(_) => break,
+                }
+            }
+            let wanted = self.claim_size(permits.len());
+            if wanted == 0 {
+                drop(permits);
+                self.job_done.notified().await;
+                continue;
+            }
+            permits.truncate(wanted);
+            let claimed = match self.store.claim(u32::try_from(wanted).unwrap_or(1)).await {
+                Ok(jobs) => jobs,
+                Err(error) => {
+                    tracing::error!(%error, "could not claim jobs");
+                    Vec::new()
+                }
+            };
+            if claimed.is_empty() {
+                drop(permits);
+                tokio::select! {
+                    () = self.wake.notified() => {}
+                    () = tokio::time::sleep(POLL_INTERVAL) => {}
+                    _ = stop.changed() => {}
+                }
+                continue;
+            }
+            for (job, permit) in claimed.into_iter().zip(permits) {
+                tokio::spawn(self.clone().run(job, permit));
+            }
+        }
+    }
+
+    /// How many jobs to claim with `free` free slots: all of them while jobs are short (none
+    /// in flight for long), else only as many as there are idle guest threads.
+    fn claim_size(&self, free: usize) -> usize {
+        let average = Duration::from_micros(self.average_micros.load(Ordering::Relaxed));
+        let observed = self.observations.load(Ordering::Relaxed) >= MIN_OBSERVATIONS;
+        if observed && average < SHORT_JOB && !self.any_in_flight_for(SHORT_JOB) {
+            return free;
+        }
+        let in_flight = self.capacity - free;
+        free.min(self.threads.saturating_sub(in_flight))
+    }
+
+    fn any_in_flight_for(&self, age: Duration) -> bool {
+        self.running
+            .lock()
+            .map(|running| {
+                running
+                    .values()
+                    .any(|(_, claimed)| claimed.elapsed() >= age)
+            })
+            .unwrap_or(false)
+    }
+
+    fn record_duration(&self, took: Duration) {
+        self.observations.fetch_add(1, Ordering::Relaxed);
+        let took = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        let average = self.average_micros.load(Ordering::Relaxed);
+        self.average_micros
+            .store(average - average / 8 + took / 8, Ordering::Relaxed);
+    }
+
+    async fn run(self: Arc<Self>, job: JobRecord, permit: OwnedSemaphorePermit) {
+        let cancel = CancelFlag::default();
+        if let Ok(mut running) = self.running.lock() {
+            running.insert(job.id, (cancel.clone(), Instant::now()));
+        }
+        self.events.publish(JobEvent {
+            id: job.id,
+            status: JobStatus::Running,
+            progress: 0,
+            message: String::new(),
+        });
+        let outcome = self.execute(&job, cancel).await;
+        if let Ok(mut running) = self.running.lock() {
+            running.remove(&job.id);
+        }
+        drop(permit);
+        self.job_done.notify_one();
+        let _ = self.outcomes.send(outcome);
+    }
+
+    async fn execute(&self, job: &JobRecord, cancel: CancelFlag) -> JobOutcome {
+        let request = match self.rebuild(job).await {
+            Ok(request) => request,
+            Err(problem) => return failed(job.id, &problem, None),
+        };
+        let selected = request.1;
+        let request = request.0;
+        let reporter = ProgressReporter::new(job.id, self.events.clone(), self.progress.clone());
+        loop {
+            match self
+                .executor
+                .execute(request.clone(), Box::new(reporter.clone()), cancel.clone())
+                .await
+            {
+                Ok(executed) => {
+                    if !cancel.is_cancelled() {
+                        self.record_duration(executed.facts.duration);
+                    }
+                    return outcome_of(job.id, executed, selected.as_deref());
+                }
+                // Synchronous traffic fills the executor's line: wait for room.
+                Err(_busy) => tokio::time::sleep(Duration::from_millis(5)).await,
+            }
+            if cancel.is_cancelled() {
+                return failed(
+                    job.id,
+                    &Problem::new(ProblemKind::Cancelled, "dismissed"),
+                    None,
+                );
+            }
+        }
+    }
+
+    /// Rebuilds the execution request of a stored job, checking its module is still served.
+    async fn rebuild(
+        &self,
+        job: &JobRecord,
+    ) -> Result<(ExecutionRequest, Option<Vec<String>>), Problem> {
+        let stored: StoredRequest = serde_json::from_str(&job.request).map_err(|error| {
+            Problem::internal(format!("job {}: unreadable request: {error}", job.id))
+        })?;
+        let process = self
+            .registry
+            .process(&job.process_id)
+            .filter(|process| process.digest.to_string() == job.module_digest)
+            .ok_or_else(|| {
+                Problem::new(
+                    ProblemKind::ModuleUnavailable,
+                    format!(
+                        "{} ({}) is no longer served",
+                        job.process_id, job.module_digest
+                    ),
+                )
+            })?
+            .clone();
+        let discipline = match self.executor.describe(&process, &stored.options).await {
+            Ok(Ok(discipline)) => discipline,
+            Ok(Err(reason)) => return Err(Problem::new(ProblemKind::InvalidOptions, reason)),
+            Err(busy) => return Err(Problem::new(ProblemKind::ServerBusy, busy.to_string())),
+        };
+        let request = ExecutionRequest {
+            process,
+            discipline,
+            inputs: stored.inputs,
+            options: canonical_options(&stored.options),
+            linearize: stored.linearize.map(Into::into),
+            limits: stored.limits.into(),
+        };
+        Ok((request, stored.outputs))
+    }
+}
+
+fn outcome_of(id: JobId, executed: Executed, selected: Option<&[String]>) -> JobOutcome {
+    let Executed { result, facts } = executed;
+    let logs =
+        json!({"stdout": facts.stdout, "stderr": facts.stderr, "log": facts.logs}).to_string();
+    match result {
+        Ok(Computed {
+            mut outputs,
+            jacobian,
+        }) => {
+            if let Some(selected) = selected {
+                outputs.retain(|name, _| selected.iter().any(|wanted| wanted == name));
+            }
+            JobOutcome {
+                id,
+                status: JobStatus::Successful,
+                outputs: Some(Value::Object(outputs).to_string()),
+                jacobian: jacobian.map(|jacobian| json!(jacobian).to_string()),
+                error: None,
+                fuel_consumed: facts.fuel_consumed,
+                logs: Some(logs),
+            }
+        }
+        Err(error) => {
+            let fuel = facts.fuel_consumed;
+            failed(id, &Problem::of_execution(error, &facts), fuel).with_logs(logs)
+        }
+    }
+}
+
+fn failed(id: JobId, problem: &Problem, fuel_consumed: Option<u64>) -> JobOutcome {
+    JobOutcome {
+        id,
+        status: JobStatus::Failed,
+        outputs: None,
+        jacobian: None,
+        error: Some(problem.to_json()),
+        fuel_consumed,
+        logs: None,
+    }
+}
+
+trait WithLogs {
+    fn with_logs(self, logs: String) -> Self;
+}
+
+impl WithLogs for JobOutcome {
+    fn with_logs(mut self, logs: String) -> Self {
+        self.logs = Some(logs);
+        self
+    }
+}
+
+/// Records finished jobs in batches and announces them.
+async fn record_outcomes(
+    store: JobStore,
+    events: JobEvents,
+    mut finished: mpsc::UnboundedReceiver<JobOutcome>,
+) {
+    let mut batch = Vec::new();
+    while finished.recv_many(&mut batch, MAX_FINISH_BATCH).await > 0 {
+        match store.finish(&batch).await {
+            Ok(applied) => announce(&events, &batch, &applied),
+            Err(error) => log_store_error(&error, batch.len()),
+        }
+        batch.clear();
+    }
+}
+
+fn announce(events: &JobEvents, batch: &[JobOutcome], applied: &[JobId]) {
+    for outcome in batch.iter().filter(|outcome| applied.contains(&outcome.id)) {
+        let progress = if outcome.status == JobStatus::Successful {
+            100
+        } else {
+            0
+        };
+        events.publish(JobEvent {
+            id: outcome.id,
+            status: outcome.status,
+            progress,
+            message: String::new(),
+        });
+    }
+}
+
+fn log_store_error(error: &StoreError, jobs: usize) {
+    tracing::error!(%error, jobs, "could not record finished jobs; they will be retried after a restart");
+}

@@ -1,0 +1,85 @@
+//! What a queued job runs, as stored in its row: validated at submission, rebuilt by a worker.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::execution::Differentiation;
+use crate::limits::ExecutionLimits;
+
+/// The JSON of a job's `request` column.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StoredRequest {
+    /// Complete inputs, merged with defaults and validated.
+    pub inputs: Map<String, Value>,
+    /// Discipline options.
+    pub options: Map<String, Value>,
+    /// Which Jacobian blocks to compute, if any.
+    pub linearize: Option<StoredDifferentiation>,
+    /// Which outputs to return (all when absent).
+    pub outputs: Option<Vec<String>>,
+    /// The limits resolved at submission.
+    pub limits: StoredLimits,
+}
+
+/// Jacobian blocks to compute.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StoredDifferentiation {
+    /// With respect to these inputs (all when empty).
+    pub inputs: Vec<String>,
+    /// Of these outputs (all when empty).
+    pub outputs: Vec<String>,
+}
+
+/// Limits as stored.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StoredLimits {
+    fuel: u64,
+    memory_bytes: u64,
+    deadline_ms: u64,
+    output_bytes: u64,
+    log_bytes: u64,
+}
+
+impl From<&ExecutionLimits> for StoredLimits {
+    fn from(limits: &ExecutionLimits) -> Self {
+        Self {
+            fuel: limits.fuel,
+            memory_bytes: limits.memory_bytes,
+            deadline_ms: u64::try_from(limits.deadline.as_millis()).unwrap_or(u64::MAX),
+            output_bytes: limits.output_bytes,
+            log_bytes: limits.log_bytes,
+        }
+    }
+}
+
+impl From<StoredLimits> for ExecutionLimits {
+    fn from(limits: StoredLimits) -> Self {
+        Self {
+            fuel: limits.fuel,
+            memory_bytes: limits.memory_bytes,
+            deadline: Duration::from_millis(limits.deadline_ms),
+            output_bytes: limits.output_bytes,
+            log_bytes: limits.log_bytes,
+        }
+    }
+}
+
+impl From<&Differentiation> for StoredDifferentiation {
+    fn from(differentiation: &Differentiation) -> Self {
+        Self {
+            inputs: differentiation.inputs.clone(),
+            outputs: differentiation.outputs.clone(),
+        }
+    }
+}
+
+impl From<StoredDifferentiation> for Differentiation {
+    fn from(stored: StoredDifferentiation) -> Self {
+        Self {
+            inputs: stored.inputs,
+            outputs: stored.outputs,
+        }
+    }
+}

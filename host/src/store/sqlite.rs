@@ -1,0 +1,413 @@
+//! The job store on an embedded SQLite file in WAL mode.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+
+use super::{
+    JobFilter, JobId, JobOutcome, JobRecord, JobStatus, NewJob, Recovery, StoreError, now_micros,
+};
+
+const COLUMNS: &str = "seq, id, process_id, module_digest, status, priority, request, outputs, jacobian, \
+    error, progress, message, attempts, fuel_consumed, logs, created_at, started_at, finished_at, updated_at";
+
+/// The problem recorded on a job whose worker vanished too often.
+const WORKER_LOST: &str = r#"{"type":"/problems/worker-lost","title":"Worker lost","status":500,"detail":"the process running this job died too many times"}"#;
+
+/// Jobs in one SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies the migrations.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite:")?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Inserts jobs atomically: all or none.
+    pub async fn insert(&self, jobs: &[NewJob]) -> Result<(), StoreError> {
+        let now = now_micros();
+        let mut transaction = self.pool.begin().await?;
+        for chunk in jobs.chunks(500) {
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO jobs (id, process_id, module_digest, status, priority, request, created_at, updated_at) ",
+            );
+            insert.push_values(chunk, |mut row, job| {
+                row.push_bind(job.id.to_string())
+                    .push_bind(&job.process_id)
+                    .push_bind(&job.module_digest)
+                    .push_bind(JobStatus::Accepted.as_str())
+                    .push_bind(job.priority)
+                    .push_bind(&job.request)
+                    .push_bind(now)
+                    .push_bind(now);
+            });
+            insert.build().execute(&mut *transaction).await?;
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// Moves up to `limit` accepted jobs to running, highest priority first, FIFO within one.
+    pub async fn claim(&self, limit: u32) -> Result<Vec<JobRecord>, StoreError> {
+        let now = now_micros();
+        let sql = format!(
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ?1, updated_at = ?1, \
+             progress = 0, message = '' \
+             WHERE seq IN (SELECT seq FROM jobs WHERE status = 'accepted' ORDER BY priority DESC, seq LIMIT ?2) \
+             RETURNING {COLUMNS}"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut jobs = rows.iter().map(record).collect::<Result<Vec<_>, _>>()?;
+        jobs.sort_by_key(|job| (std::cmp::Reverse(job.priority), job.seq));
+        Ok(jobs)
+    }
+
+    /// Records how running jobs ended; returns the ids that were still running (the others
+    /// were dismissed meanwhile and keep their status).
+    pub async fn finish(&self, outcomes: &[JobOutcome]) -> Result<Vec<JobId>, StoreError> {
+        let now = now_micros();
+        let mut applied = Vec::with_capacity(outcomes.len());
+        let mut transaction = self.pool.begin().await?;
+        for outcome in outcomes {
+            let done = sqlx::query(
+                "UPDATE jobs SET status = ?1, outputs = ?2, jacobian = ?3, error = ?4, fuel_consumed = ?5, \
+                 logs = ?6, progress = CASE WHEN ?1 = 'successful' THEN 100 ELSE progress END, \
+                 finished_at = ?7, updated_at = ?7 WHERE id = ?8 AND status = 'running'",
+            )
+            .bind(outcome.status.as_str())
+            .bind(&outcome.outputs)
+            .bind(&outcome.jacobian)
+            .bind(&outcome.error)
+            .bind(outcome.fuel_consumed.map(|fuel| i64::try_from(fuel).unwrap_or(i64::MAX)))
+            .bind(&outcome.logs)
+            .bind(now)
+            .bind(outcome.id.to_string())
+            .execute(&mut *transaction)
+            .await?;
+            if done.rows_affected() == 1 {
+                applied.push(outcome.id);
+            }
+        }
+        transaction.commit().await?;
+        Ok(applied)
+    }
+
+    /// Records the progress of running jobs.
+    pub async fn record_progress(&self, updates: &[(JobId, u8, String)]) -> Result<(), StoreError> {
+        let now = now_micros();
+        let mut transaction = self.pool.begin().await?;
+        for (id, percent, message) in updates {
+            sqlx::query(
+                "UPDATE jobs SET progress = ?1, message = ?2, updated_at = ?3 WHERE id = ?4 AND status = 'running'",
+            )
+            .bind(i64::from(*percent))
+            .bind(message)
+            .bind(now)
+            .bind(id.to_string())
+            .execute(&mut *transaction)
+            .await?;
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// Dismisses a job: a queued one never starts, a running one is marked (its worker is told
+    /// separately), a finished one loses its results. Returns the status it had, or `None` if
+    /// there is no such job.
+    pub async fn dismiss(&self, id: JobId, problem: &str) -> Result<Option<JobStatus>, StoreError> {
+        let now = now_micros();
+        let mut transaction = self.pool.begin().await?;
+        let previous = sqlx::query("SELECT status FROM jobs WHERE id = ?1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *transaction)
+            .await?;
+        let Some(previous) = previous else {
+            return Ok(None);
+        };
+        let previous = status_of(&previous.try_get::<String, _>(0)?)?;
+        if previous != JobStatus::Dismissed {
+            sqlx::query(
+                "UPDATE jobs SET status = 'dismissed', outputs = NULL, jacobian = NULL, error = ?1, \
+                 finished_at = COALESCE(finished_at, ?2), updated_at = ?2 WHERE id = ?3",
+            )
+            .bind(problem)
+            .bind(now)
+            .bind(id.to_string())
+            .execute(&mut *transaction)
+            .await?;
+        }
+        transaction.commit().await?;
+        Ok(Some(previous))
+    }
+
+    /// One job.
+    pub async fn get(&self, id: JobId) -> Result<Option<JobRecord>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1");
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(record).transpose()
+    }
+
+    /// Jobs matching a filter, in insertion order.
+    pub async fn list(&self, filter: &JobFilter) -> Result<Vec<JobRecord>, StoreError> {
+        let mut query =
+            QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM jobs WHERE 1 = 1"));
+        if let Some(process_id) = &filter.process_id {
+            query
+                .push(" AND process_id = ")
+                .push_bind(process_id.clone());
+        }
+        if !filter.statuses.is_empty() {
+            query.push(" AND status IN (");
+            let mut statuses = query.separated(", ");
+            for status in &filter.statuses {
+                statuses.push_bind(status.as_str());
+            }
+            query.push(")");
+        }
+        if let Some(from) = filter.created_from {
+            query.push(" AND created_at >= ").push_bind(from);
+        }
+        if let Some(to) = filter.created_to {
+            query.push(" AND created_at <= ").push_bind(to);
+        }
+        if let Some(after) = filter.after_seq {
+            query.push(" AND seq > ").push_bind(after);
+        }
+        query
+            .push(" ORDER BY seq LIMIT ")
+            .push_bind(i64::from(filter.limit));
+        let rows = query.build().fetch_all(&self.pool).await?;
+        rows.iter().map(record).collect()
+    }
+
+    /// How many jobs wait in the queue.
+    pub async fn queued(&self) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE status = 'accepted'")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    /// At start: jobs left running by a dead process go back to the queue, or fail once they
+    /// have been attempted `max_attempts` times.
+    pub async fn recover(&self, max_attempts: u32) -> Result<Recovery, StoreError> {
+        let now = now_micros();
+        let rows = sqlx::query(
+            "UPDATE jobs SET \
+             status = CASE WHEN attempts >= ?1 THEN 'failed' ELSE 'accepted' END, \
+             error = CASE WHEN attempts >= ?1 THEN ?2 ELSE error END, \
+             finished_at = CASE WHEN attempts >= ?1 THEN ?3 ELSE NULL END, \
+             message = CASE WHEN attempts >= ?1 THEN 'worker lost' ELSE 'requeued: worker lost' END, \
+             updated_at = ?3 WHERE status = 'running' RETURNING status",
+        )
+        .bind(max_attempts)
+        .bind(WORKER_LOST)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut recovery = Recovery::default();
+        for row in rows {
+            match status_of(&row.try_get::<String, _>(0)?)? {
+                JobStatus::Failed => recovery.failed += 1,
+                _ => recovery.requeued += 1,
+            }
+        }
+        Ok(recovery)
+    }
+}
+
+fn status_of(word: &str) -> Result<JobStatus, StoreError> {
+    JobStatus::parse(word).ok_or_else(|| StoreError::Corrupt(format!("unknown status {word:?}")))
+}
+
+fn record(row: &SqliteRow) -> Result<JobRecord, StoreError> {
+    let id: String = row.try_get("id")?;
+    let corrupt = |what: &str| StoreError::Corrupt(format!("{what} of job {id}"));
+    Ok(JobRecord {
+        seq: row.try_get("seq")?,
+        id: id.parse().map_err(|_| corrupt("id"))?,
+        process_id: row.try_get("process_id")?,
+        module_digest: row.try_get("module_digest")?,
+        status: status_of(&row.try_get::<String, _>("status")?)?,
+        priority: row.try_get("priority")?,
+        request: row.try_get("request")?,
+        outputs: row.try_get("outputs")?,
+        jacobian: row.try_get("jacobian")?,
+        error: row.try_get("error")?,
+        progress: u8::try_from(row.try_get::<i64, _>("progress")?)
+            .map_err(|_| corrupt("progress"))?,
+        message: row.try_get("message")?,
+        attempts: u32::try_from(row.try_get::<i64, _>("attempts")?)
+            .map_err(|_| corrupt("attempts"))?,
+        fuel_consumed: row
+            .try_get::<Option<i64>, _>("fuel_consumed")?
+            .map(|fuel| u64::try_from(fuel).unwrap_or(0)),
+        logs: row.try_get("logs")?,
+        created_at: row.try_get("created_at")?,
+        started_at: row.try_get("started_at")?,
+        finished_at: row.try_get("finished_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(&dir.path().join("jobs.sqlite"))
+            .await
+            .expect("opens");
+        (dir, store)
+    }
+
+    fn job(priority: i32) -> NewJob {
+        NewJob {
+            id: JobId::new_v4(),
+            process_id: "P".into(),
+            module_digest: "sha256:00".into(),
+            priority,
+            request: "{}".into(),
+        }
+    }
+
+    fn success(id: JobId) -> JobOutcome {
+        JobOutcome {
+            id,
+            status: JobStatus::Successful,
+            outputs: Some("{}".into()),
+            jacobian: None,
+            error: None,
+            fuel_consumed: Some(1),
+            logs: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn claims_follow_priority_then_submission_order() {
+        let (_dir, store) = store().await;
+        let jobs = [job(0), job(5), job(0), job(5)];
+        store.insert(&jobs).await.expect("insert");
+        let claimed: Vec<JobId> = store
+            .claim(3)
+            .await
+            .expect("claim")
+            .iter()
+            .map(|job| job.id)
+            .collect();
+        assert_eq!(claimed, vec![jobs[1].id, jobs[3].id, jobs[0].id]);
+        let last = store.claim(10).await.expect("claim");
+        assert_eq!(
+            last.iter().map(|job| job.id).collect::<Vec<_>>(),
+            vec![jobs[2].id]
+        );
+        assert_eq!(last[0].attempts, 1);
+        assert!(store.claim(10).await.expect("claim").is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_finished_job_never_runs_again_and_a_dismissed_one_stays_dismissed() {
+        let (_dir, store) = store().await;
+        let (done, dismissed) = (job(0), job(0));
+        store
+            .insert(&[done.clone(), dismissed.clone()])
+            .await
+            .expect("insert");
+        store.claim(2).await.expect("claim");
+        assert_eq!(
+            store.finish(&[success(done.id)]).await.expect("finish"),
+            vec![done.id]
+        );
+        assert_eq!(
+            store.dismiss(dismissed.id, "{}").await.expect("dismiss"),
+            Some(JobStatus::Running)
+        );
+        assert!(
+            store
+                .finish(&[success(dismissed.id)])
+                .await
+                .expect("finish")
+                .is_empty(),
+            "a dismissed job keeps its status"
+        );
+
+        let rerun = sqlx::query("UPDATE jobs SET status = 'running' WHERE id = ?1")
+            .bind(done.id.to_string())
+            .execute(&store.pool)
+            .await;
+        assert!(
+            rerun.is_err(),
+            "the database itself refuses to run a finished job again"
+        );
+        let undismiss = sqlx::query("UPDATE jobs SET status = 'accepted' WHERE id = ?1")
+            .bind(dismissed.id.to_string())
+            .execute(&store.pool)
+            .await;
+        assert!(undismiss.is_err());
+        let done = store.get(done.id).await.expect("get").expect("exists");
+        assert_eq!((done.status, done.progress), (JobStatus::Successful, 100));
+    }
+
+    #[tokio::test]
+    async fn recovery_requeues_lost_jobs_until_their_attempts_run_out() {
+        let (_dir, store) = store().await;
+        let lost = job(0);
+        store
+            .insert(std::slice::from_ref(&lost))
+            .await
+            .expect("insert");
+        for attempt in 1..=2 {
+            store.claim(1).await.expect("claim");
+            let recovery = store.recover(3).await.expect("recover");
+            assert_eq!(
+                recovery,
+                Recovery {
+                    requeued: 1,
+                    failed: 0
+                },
+                "attempt {attempt}"
+            );
+        }
+        store.claim(1).await.expect("claim");
+        assert_eq!(
+            store.recover(3).await.expect("recover"),
+            Recovery {
+                requeued: 0,
+                failed: 1
+            }
+        );
+        let lost = store.get(lost.id).await.expect("get").expect("exists");
+        assert_eq!((lost.status, lost.attempts), (JobStatus::Failed, 3));
+        assert!(
+            lost.error
+                .is_some_and(|error| error.contains("worker-lost"))
+        );
+    }
+}
