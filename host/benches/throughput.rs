@@ -30,7 +30,76 @@ fn main() -> anyhow::Result<()> {
     );
     sandbox_alone(&sellar1, scratch.path())?;
     over_http(&sellar1, scratch.path())?;
-    jobs_end_to_end(&sellar1, scratch.path())
+    jobs_end_to_end(&sellar1, scratch.path())?;
+    cancel_latency(scratch.path())
+}
+
+/// Time from `DELETE /jobs/{id}` of a running guest (an infinite loop) to its guest thread
+/// being free again, as `/ready` reports it, polled every 0.5 ms.
+fn cancel_latency(scratch: &Path) -> anyhow::Result<()> {
+    const ROUNDS: usize = 20;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let adversary = root.join("tests/fixtures/built/adversary.wasm");
+    let (server, address, _) = start_server(&adversary, scratch, "cancel")?;
+    let client = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut latencies = Vec::new();
+    let spin = r#"{"inputs": {"attack": "spin", "amount": [-1]}, "limits": {"deadlineMs": 60000}}"#;
+    for _ in 0..ROUNDS {
+        let latency = client.block_on(async {
+            let (status, body) = request(
+                address,
+                Method::POST,
+                "/processes/Adversary/execution",
+                spin.into(),
+                Some("respond-async"),
+            )
+            .await?;
+            anyhow::ensure!(status == 201, "submit: {status} {body}");
+            let id = body
+                .split("\"jobID\":\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .unwrap_or_default()
+                .to_owned();
+            wait_for_running(address, 1).await?;
+            let dismissed = Instant::now();
+            request(
+                address,
+                Method::DELETE,
+                &format!("/jobs/{id}"),
+                String::new(),
+                None,
+            )
+            .await?;
+            wait_for_running(address, 0).await?;
+            Ok(dismissed.elapsed())
+        })?;
+        latencies.push(latency);
+    }
+    latencies.sort();
+    let stats = Stats::of(latencies.clone(), MEASURE);
+    println!(
+        "\n## Cancelling a running guest ({ROUNDS} rounds, infinite loop, fuel on, epoch tick 5 ms)\n"
+    );
+    println!("| p50 ms | max ms |\n|---|---|");
+    let max = latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1e3);
+    println!("| {:.2} | {:.2} |", stats.p50_us / 1e3, max);
+    drop(server);
+    Ok(())
+}
+
+/// Polls `/ready` until exactly `running` executions run.
+async fn wait_for_running(address: std::net::SocketAddr, running: usize) -> anyhow::Result<()> {
+    let wanted = format!(r#""executions":{{"running":{running},"#);
+    loop {
+        let (_, body) = request(address, Method::GET, "/ready", String::new(), None).await?;
+        if body.contains(&wanted) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_micros(500)).await;
+    }
 }
 
 /// Per-execution cost of a fresh sandboxed instance, without HTTP, on one thread.
@@ -89,15 +158,15 @@ fn sandbox_alone(sellar1: &Path, scratch: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A server offering Sellar1 on its own runtime (2 workers), with its data in `scratch/name`.
+/// A server offering one module on its own runtime (2 workers), with its data in `scratch/name`.
 fn start_server(
-    sellar1: &Path,
+    module: &Path,
     scratch: &Path,
     name: &str,
 ) -> anyhow::Result<(tokio::runtime::Runtime, std::net::SocketAddr, Config)> {
     let modules = scratch.join(name).join("modules");
     std::fs::create_dir_all(&modules)?;
-    std::fs::copy(sellar1, modules.join("sellar1.wasm"))?;
+    std::fs::copy(module, modules.join(module.file_name().unwrap_or_default()))?;
     let config = Config {
         listen: "127.0.0.1:0".parse()?,
         modules_dir: modules,

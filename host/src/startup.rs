@@ -126,6 +126,7 @@ impl Application {
         while self.scheduler.running_count() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
+        self.scheduler.hand_back_running().await;
         Ok(())
     }
 }

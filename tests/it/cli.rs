@@ -81,12 +81,22 @@ fn start_server(
     modules: &std::path::Path,
     data: &std::path::Path,
 ) -> (std::process::Child, String) {
+    start_server_with(modules, data, &[])
+}
+
+/// Starts the binary with extra environment variables.
+fn start_server_with(
+    modules: &std::path::Path,
+    data: &std::path::Path,
+    environment: &[(&str, &str)],
+) -> (std::process::Child, String) {
     let mut server = Command::new(BINARY)
         .args(["serve", "--listen", "127.0.0.1:0", "--modules-dir"])
         .arg(modules)
         .arg("--data-dir")
         .arg(data)
         .env("DISCIPLINES_EXECUTION__CONCURRENCY", "2")
+        .envs(environment.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -170,6 +180,77 @@ async fn every_accepted_job_survives_a_kill_9() {
     assert!(
         retried >= 1,
         "the jobs that were running ran again, with their attempts counted"
+    );
+    Command::new("kill")
+        .args(["-TERM", &restarted.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(restarted.wait().expect("exit").success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopping_server_hands_unfinished_jobs_back_without_counting_an_attempt() {
+    let modules = tempfile::tempdir().expect("modules dir");
+    let data = tempfile::tempdir().expect("data dir");
+    std::fs::copy(guest("adversary"), modules.path().join("adversary.wasm")).expect("copy");
+    let grace = [("DISCIPLINES_JOBS__SHUTDOWN_GRACE", "200ms")];
+    let (mut server, address) = start_server_with(modules.path(), data.path(), &grace);
+    let client = reqwest::Client::new();
+    let long_spin = serde_json::json!({"inputs": {"attack": "spin", "amount": [1.5e9]}});
+    let submitted: serde_json::Value = client
+        .post(format!("{address}/processes/Adversary/execution"))
+        .header("prefer", "respond-async")
+        .json(&long_spin)
+        .send()
+        .await
+        .expect("submit")
+        .json()
+        .await
+        .expect("JSON");
+    let id = submitted["jobID"].as_str().expect("id").to_owned();
+    let started = Instant::now();
+    loop {
+        let ready: serde_json::Value = client
+            .get(format!("{address}/ready"))
+            .send()
+            .await
+            .expect("ready")
+            .json()
+            .await
+            .expect("JSON");
+        if ready["executions"]["running"] == 1 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the job never started"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let stopping = Instant::now();
+    Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(server.wait().expect("exit").success());
+    assert!(
+        stopping.elapsed() < Duration::from_secs(5),
+        "stopped after the grace period, not after the job"
+    );
+
+    let (mut restarted, address) = start_server(modules.path(), data.path());
+    let job: serde_json::Value = client
+        .get(format!("{address}/jobs/{id}?wait=60"))
+        .send()
+        .await
+        .expect("status")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(job["status"], "successful", "{job}");
+    assert_eq!(
+        job["attempts"], 1,
+        "handing back does not count as an attempt: {job}"
     );
     Command::new("kill")
         .args(["-TERM", &restarted.id().to_string()])

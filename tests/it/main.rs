@@ -8,3 +8,4 @@ mod jobs;
 mod limits;
 mod requests;
 mod sandbox;
+mod webhooks;

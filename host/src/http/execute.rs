@@ -20,6 +20,7 @@ use crate::limits::{ExecutionLimits, RequestedLimits};
 use crate::problem::{Problem, ProblemKind};
 use crate::registry::{Process, canonical_options};
 use crate::sandbox::{CancelFlag, IgnoreProgress};
+use crate::scheduler::Subscriber;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -40,10 +41,9 @@ struct ExecuteBody<Inputs> {
     /// OGC: only `document` is supported.
     #[serde(default)]
     response: Option<ResponseForm>,
-    /// OGC: callbacks (webhooks are not delivered yet; accepted and ignored).
+    /// OGC: where to send news of the job (asynchronous execution only).
     #[serde(default)]
-    #[allow(dead_code)]
-    subscriber: Option<Value>,
+    subscriber: Option<Subscriber>,
     /// Discipline options, which may change the grammars.
     #[serde(default)]
     options: Map<String, Value>,
@@ -128,6 +128,7 @@ pub(super) struct Common {
     pub(super) linearize: Option<Differentiation>,
     pub(super) limits: ExecutionLimits,
     pub(super) priority: i32,
+    pub(super) subscriber: Option<Subscriber>,
 }
 
 impl Common {
@@ -148,7 +149,14 @@ impl Common {
             Problem::new(ProblemKind::LimitTooHigh, error.to_string())
                 .with("pointer", format!("/limits/{}", error.name))
         })?;
+        if let Some(subscriber) = &body.subscriber {
+            subscriber.check().map_err(|(member, message)| {
+                Problem::new(ProblemKind::MalformedRequest, message)
+                    .with("pointer", format!("/subscriber/{member}"))
+            })?;
+        }
         Ok(Self {
+            subscriber: body.subscriber.clone(),
             process,
             discipline,
             options: body.options.clone(),

@@ -99,6 +99,7 @@ fn new_job(common: &Common, inputs: Map<String, Value>) -> Result<NewJob, Proble
         linearize: common.linearize.as_ref().map(StoredDifferentiation::from),
         outputs: common.selected.clone(),
         limits: StoredLimits::from(&common.limits),
+        subscriber: common.subscriber.clone(),
     };
     Ok(NewJob {
         id: Uuid::new_v4(),

@@ -7,6 +7,7 @@
 mod events;
 mod progress;
 mod request;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,6 +19,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
 pub use events::{JobEvent, JobEvents};
 pub use request::{StoredDifferentiation, StoredLimits, StoredRequest};
+pub use webhooks::Subscriber;
 
 use crate::execution::{Computed, Executed, ExecutionRequest, Executor};
 use crate::problem::{Problem, ProblemKind};
@@ -25,6 +27,7 @@ use crate::registry::{Registry, canonical_options};
 use crate::sandbox::CancelFlag;
 use crate::store::{JobId, JobOutcome, JobRecord, JobStatus, JobStore, StoreError};
 use progress::ProgressReporter;
+use webhooks::Webhooks;
 
 /// How often an idle dispatcher looks at the store even without a wake-up (other processes
 /// may have submitted jobs).
@@ -56,7 +59,8 @@ pub struct Scheduler {
     job_done: Notify,
     /// Jobs of this process in flight: their cancel flag and when they were claimed.
     running: Mutex<HashMap<JobId, (CancelFlag, Instant)>>,
-    outcomes: mpsc::UnboundedSender<JobOutcome>,
+    outcomes: mpsc::UnboundedSender<Finished>,
+    webhooks: Webhooks,
     progress: mpsc::Sender<(JobId, u8, String)>,
     stop: watch::Sender<bool>,
 }
@@ -88,6 +92,7 @@ impl Scheduler {
             job_done: Notify::new(),
             running: Mutex::default(),
             outcomes,
+            webhooks: Webhooks::default(),
             progress,
             stop: watch::Sender::new(false),
         });
@@ -95,6 +100,7 @@ impl Scheduler {
         tokio::spawn(record_outcomes(
             scheduler.store.clone(),
             scheduler.events.clone(),
+            scheduler.webhooks.clone(),
             finished,
         ));
         tokio::spawn(progress::record(scheduler.store.clone(), progressed));
@@ -131,6 +137,28 @@ impl Scheduler {
             .lock()
             .map(|running| running.len())
             .unwrap_or(0)
+    }
+
+    /// At shutdown, after the grace period: interrupts the jobs still running and hands them
+    /// back to the queue, so that the next start runs them without counting an attempt.
+    pub async fn hand_back_running(&self) {
+        let ids: Vec<JobId> = match self.running.lock() {
+            Ok(running) => running.keys().copied().collect(),
+            Err(_) => return,
+        };
+        if ids.is_empty() {
+            return;
+        }
+        match self.store.release(&ids).await {
+            Ok(released) => tracing::info!(released, "handed unfinished jobs back to the queue"),
+            Err(error) => tracing::error!(
+                %error,
+                "could not hand jobs back; they will be recovered at the next start"
+            ),
+        }
+        for id in ids {
+            self.cancel(id);
+        }
     }
 
     async fn dispatch(self: Arc<Self>) {
@@ -220,17 +248,41 @@ impl Scheduler {
             progress: 0,
             message: String::new(),
         });
-        let outcome = self.execute(&job, cancel).await;
+        let (outcome, subscriber) = match serde_json::from_str::<StoredRequest>(&job.request) {
+            Ok(stored) => {
+                let subscriber = stored.subscriber.clone().unwrap_or_default();
+                if let Some(uri) = &subscriber.in_progress_uri {
+                    let status =
+                        json!({"jobID": job.id, "processID": job.process_id, "status": "running"});
+                    self.webhooks
+                        .send(uri, "application/json", status.to_string());
+                }
+                (self.execute(&job, stored, cancel).await, subscriber)
+            }
+            Err(error) => {
+                let problem =
+                    Problem::internal(format!("job {}: unreadable request: {error}", job.id));
+                (failed(job.id, &problem, None), Subscriber::default())
+            }
+        };
         if let Ok(mut running) = self.running.lock() {
             running.remove(&job.id);
         }
         drop(permit);
         self.job_done.notify_one();
-        let _ = self.outcomes.send(outcome);
+        let _ = self.outcomes.send(Finished {
+            outcome,
+            subscriber,
+        });
     }
 
-    async fn execute(&self, job: &JobRecord, cancel: CancelFlag) -> JobOutcome {
-        let request = match self.rebuild(job).await {
+    async fn execute(
+        &self,
+        job: &JobRecord,
+        stored: StoredRequest,
+        cancel: CancelFlag,
+    ) -> JobOutcome {
+        let request = match self.rebuild(job, stored).await {
             Ok(request) => request,
             Err(problem) => return failed(job.id, &problem, None),
         };
@@ -266,10 +318,8 @@ impl Scheduler {
     async fn rebuild(
         &self,
         job: &JobRecord,
+        stored: StoredRequest,
     ) -> Result<(ExecutionRequest, Option<Vec<String>>), Problem> {
-        let stored: StoredRequest = serde_json::from_str(&job.request).map_err(|error| {
-            Problem::internal(format!("job {}: unreadable request: {error}", job.id))
-        })?;
         let process = self
             .registry
             .process(&job.process_id)
@@ -353,35 +403,61 @@ impl WithLogs for JobOutcome {
     }
 }
 
-/// Records finished jobs in batches and announces them.
+/// A job's end, and whom to tell.
+struct Finished {
+    outcome: JobOutcome,
+    subscriber: Subscriber,
+}
+
+/// Records finished jobs in batches, then announces them and sends their callbacks.
 async fn record_outcomes(
     store: JobStore,
     events: JobEvents,
-    mut finished: mpsc::UnboundedReceiver<JobOutcome>,
+    webhooks: Webhooks,
+    mut finished: mpsc::UnboundedReceiver<Finished>,
 ) {
     let mut batch = Vec::new();
     while finished.recv_many(&mut batch, MAX_FINISH_BATCH).await > 0 {
-        match store.finish(&batch).await {
-            Ok(applied) => announce(&events, &batch, &applied),
+        let outcomes: Vec<JobOutcome> = batch.iter().map(|done| done.outcome.clone()).collect();
+        match store.finish(&outcomes).await {
+            Ok(applied) => {
+                for done in batch
+                    .iter()
+                    .filter(|done| applied.contains(&done.outcome.id))
+                {
+                    announce(&events, &webhooks, done);
+                }
+            }
             Err(error) => log_store_error(&error, batch.len()),
         }
         batch.clear();
     }
 }
 
-fn announce(events: &JobEvents, batch: &[JobOutcome], applied: &[JobId]) {
-    for outcome in batch.iter().filter(|outcome| applied.contains(&outcome.id)) {
-        let progress = if outcome.status == JobStatus::Successful {
-            100
-        } else {
-            0
-        };
-        events.publish(JobEvent {
-            id: outcome.id,
-            status: outcome.status,
-            progress,
-            message: String::new(),
-        });
+fn announce(events: &JobEvents, webhooks: &Webhooks, done: &Finished) {
+    let outcome = &done.outcome;
+    let successful = outcome.status == JobStatus::Successful;
+    events.publish(JobEvent {
+        id: outcome.id,
+        status: outcome.status,
+        progress: if successful { 100 } else { 0 },
+        message: String::new(),
+    });
+    if successful && let Some(uri) = &done.subscriber.success_uri {
+        webhooks.send(uri, "application/json", results_document(outcome));
+    }
+    if !successful && let Some(uri) = &done.subscriber.failed_uri {
+        let problem = outcome.error.clone().unwrap_or_default();
+        webhooks.send(uri, "application/problem+json", problem);
+    }
+}
+
+/// The results document of a successful job, as `GET /jobs/{id}/results` sends it.
+pub fn results_document(outcome: &JobOutcome) -> String {
+    let outputs = outcome.outputs.as_deref().unwrap_or("{}");
+    match &outcome.jacobian {
+        None => outputs.to_owned(),
+        Some(jacobian) => format!(r#"{{"outputs":{outputs},"jacobian":{jacobian}}}"#),
     }
 }
 

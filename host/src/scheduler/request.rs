@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::webhooks::Subscriber;
 use crate::execution::Differentiation;
 use crate::limits::ExecutionLimits;
 
@@ -21,6 +22,9 @@ pub struct StoredRequest {
     pub outputs: Option<Vec<String>>,
     /// The limits resolved at submission.
     pub limits: StoredLimits,
+    /// Where to send news of the job.
+    #[serde(default)]
+    pub subscriber: Option<Subscriber>,
 }
 
 /// Jacobian blocks to compute.

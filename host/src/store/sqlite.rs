@@ -214,6 +214,28 @@ impl SqliteStore {
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
+    /// Puts running jobs back in the queue as if never claimed (a stopping server hands back
+    /// what it could not finish); returns how many went back.
+    pub async fn release(&self, ids: &[JobId]) -> Result<u64, StoreError> {
+        let now = now_micros();
+        let mut released = 0;
+        let mut transaction = self.pool.begin().await?;
+        for id in ids {
+            let done = sqlx::query(
+                "UPDATE jobs SET status = 'accepted', attempts = MAX(attempts - 1, 0), started_at = NULL, \
+                 progress = 0, message = 'requeued: the server stopped', updated_at = ?1 \
+                 WHERE id = ?2 AND status = 'running'",
+            )
+            .bind(now)
+            .bind(id.to_string())
+            .execute(&mut *transaction)
+            .await?;
+            released += done.rows_affected();
+        }
+        transaction.commit().await?;
+        Ok(released)
+    }
+
     /// At start: jobs left running by a dead process go back to the queue, or fail once they
     /// have been attempted `max_attempts` times.
     pub async fn recover(&self, max_attempts: u32) -> Result<Recovery, StoreError> {
@@ -373,6 +395,31 @@ mod tests {
         assert!(undismiss.is_err());
         let done = store.get(done.id).await.expect("get").expect("exists");
         assert_eq!((done.status, done.progress), (JobStatus::Successful, 100));
+    }
+
+    #[tokio::test]
+    async fn released_jobs_wait_again_as_if_never_claimed() {
+        let (_dir, store) = store().await;
+        let handed_back = job(0);
+        store
+            .insert(std::slice::from_ref(&handed_back))
+            .await
+            .expect("insert");
+        store.claim(1).await.expect("claim");
+        assert_eq!(store.release(&[handed_back.id]).await.expect("release"), 1);
+        let job = store
+            .get(handed_back.id)
+            .await
+            .expect("get")
+            .expect("exists");
+        assert_eq!(
+            (job.status, job.attempts, job.started_at),
+            (JobStatus::Accepted, 0, None)
+        );
+        assert_eq!(
+            store.claim(1).await.expect("claim claims it again").len(),
+            1
+        );
     }
 
     #[tokio::test]
