@@ -99,6 +99,14 @@ pub struct JobSettings {
     /// at the next start.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
+    /// Finished jobs lose their results and logs after this long, e.g. "7days"; rows stay.
+    #[serde(with = "humantime_serde")]
+    pub retention: Duration,
+    /// The most bytes of results and logs kept; past it the oldest finished jobs expire first.
+    pub max_result_bytes: u64,
+    /// How often the garbage collector runs (also once at start), e.g. "1min".
+    #[serde(with = "humantime_serde")]
+    pub gc_interval: Duration,
 }
 
 impl Default for JobSettings {
@@ -108,6 +116,9 @@ impl Default for JobSettings {
             max_queued: 1_000_000,
             max_attempts: 3,
             shutdown_grace: Duration::from_secs(30),
+            retention: Duration::from_secs(7 * 24 * 3600),
+            max_result_bytes: 4096 * MIB,
+            gc_interval: Duration::from_secs(60),
         }
     }
 }
@@ -258,6 +269,9 @@ impl Config {
         }
         if self.execution.concurrency == 0 || self.execution.queue == 0 {
             return invalid("execution.concurrency and execution.queue must be at least 1");
+        }
+        if self.jobs.gc_interval.is_zero() {
+            return invalid("jobs.gc_interval must be positive");
         }
         if self.sandbox.epoch_tick.is_zero() {
             return invalid("sandbox.epoch_tick must be positive");

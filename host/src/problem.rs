@@ -71,11 +71,13 @@ pub enum ProblemKind {
     WorkerLost,
     /// The module a queued job was submitted for is no longer served.
     ModuleUnavailable,
+    /// The job's results were removed by garbage collection.
+    Expired,
 }
 
 impl ProblemKind {
     /// All kinds, for the documentation endpoint.
-    pub const ALL: [Self; 25] = [
+    pub const ALL: [Self; 26] = [
         Self::NoSuchProcess,
         Self::NotFound,
         Self::MethodNotAllowed,
@@ -101,6 +103,7 @@ impl ProblemKind {
         Self::Dismissed,
         Self::WorkerLost,
         Self::ModuleUnavailable,
+        Self::Expired,
     ];
 
     /// The short name used in the `type` URI.
@@ -131,6 +134,7 @@ impl ProblemKind {
             Self::Dismissed => "dismissed",
             Self::WorkerLost => "worker-lost",
             Self::ModuleUnavailable => "module-unavailable",
+            Self::Expired => "expired",
         }
     }
 
@@ -154,6 +158,7 @@ impl ProblemKind {
             | Self::ResultNotReady
             | Self::Dismissed => StatusCode::NOT_FOUND,
             Self::WorkerLost | Self::ModuleUnavailable => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Expired => StatusCode::GONE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::MalformedRequest
             | Self::InvalidInput
@@ -203,6 +208,7 @@ impl ProblemKind {
             Self::Dismissed => "Job dismissed",
             Self::WorkerLost => "Worker lost",
             Self::ModuleUnavailable => "Module unavailable",
+            Self::Expired => "Results expired",
         }
     }
 
@@ -264,6 +270,9 @@ impl ProblemKind {
                 "The process running the job died too many times; the job was given up."
             }
             Self::ModuleUnavailable => "The module the job was submitted for is no longer served.",
+            Self::Expired => {
+                "The job finished long enough ago (jobs.retention), or results took too much room (jobs.max_result_bytes): its results and logs were removed; its status remains."
+            }
         }
     }
 }

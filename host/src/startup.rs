@@ -13,6 +13,7 @@ use crate::http::{self, AppState, Shared};
 use crate::registry::Registry;
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::scheduler::Scheduler;
+use crate::scheduler::collector::{self, Retention};
 use crate::store::JobStore;
 use crate::workspace::WorkspacePool;
 
@@ -73,6 +74,14 @@ impl Application {
                 "recovered jobs left running by a stopped server"
             );
         }
+        collector::start(
+            store.clone(),
+            Retention {
+                max_age: config.jobs.retention,
+                max_bytes: config.jobs.max_result_bytes,
+                interval: config.jobs.gc_interval,
+            },
+        );
         let scheduler = Scheduler::start(
             store.clone(),
             executor.clone(),

@@ -319,3 +319,36 @@ async fn higher_priority_jobs_start_first() {
         "high {high} low {low}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn results_expire_after_the_retention_but_the_job_is_still_listed() {
+    let app = spawn_app_with(&["sellar1"], |config| {
+        config.jobs.retention = Duration::from_secs(2);
+        config.jobs.gc_interval = Duration::from_millis(50);
+    })
+    .await;
+    let id = app.submit_ok("Sellar1", &json!({})).await;
+    app.wait_for_job(&id).await;
+    assert_eq!(
+        app.get(&format!("/jobs/{id}/results")).await.status,
+        200,
+        "not before the retention"
+    );
+    let started = Instant::now();
+    let expired = loop {
+        let results = app.get(&format!("/jobs/{id}/results")).await;
+        if results.status != 200 {
+            break results;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the results never expired"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(expired.problem_slug(), "expired", "{expired:?}");
+    assert_eq!(expired.status, 410);
+    let job = app.get(&format!("/jobs/{id}")).await.body;
+    assert_eq!(job["status"], "successful");
+    assert!(job["expired"].is_string(), "{job}");
+}

@@ -35,7 +35,7 @@ pub(super) fn router() -> Router<AppState> {
 pub(super) fn status_info(job: &JobRecord) -> Value {
     let href = format!("/jobs/{}", job.id);
     let mut links = vec![json!({"href": href, "rel": "self", "type": "application/json"})];
-    if job.status == JobStatus::Successful {
+    if job.status == JobStatus::Successful && job.expired_at.is_none() {
         links.push(json!({"href": format!("{href}/results"), "rel": "http://www.opengis.net/def/rel/ogc/1.0/results", "type": "application/json"}));
     }
     json!({
@@ -53,6 +53,7 @@ pub(super) fn status_info(job: &JobRecord) -> Value {
         "priority": job.priority,
         "moduleDigest": job.module_digest,
         "fuelConsumed": job.fuel_consumed,
+        "expired": timestamp(job.expired_at),
         "links": links,
     })
 }
@@ -230,6 +231,12 @@ async fn job_results(
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
     let job = find_job(&state, &id).await?;
+    if job.expired_at.is_some() {
+        return Err(Problem::new(
+            ProblemKind::Expired,
+            format!("the results of job {id} have expired"),
+        ));
+    }
     match job.status {
         JobStatus::Successful => {
             let outputs: Value = job

@@ -4,6 +4,7 @@
 //! each job runs on the executor, and one writer records finished jobs in batches, so that the
 //! store sees two write transactions per batch rather than per job.
 
+pub mod collector;
 mod events;
 mod progress;
 mod request;

@@ -120,6 +120,8 @@ pub struct JobRecord {
     pub finished_at: Option<i64>,
     /// Unix microseconds.
     pub updated_at: i64,
+    /// When its results were removed by garbage collection (Unix microseconds).
+    pub expired_at: Option<i64>,
 }
 
 /// How a running job ended.

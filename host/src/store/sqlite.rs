@@ -13,8 +13,13 @@ use super::{
     JobFilter, JobId, JobOutcome, JobRecord, JobStatus, NewJob, Recovery, StoreError, now_micros,
 };
 
+/// What expiring a job does to its row.
+const EXPIRE: &str =
+    "outputs = NULL, jacobian = NULL, logs = NULL, result_bytes = 0, expired_at = ?1";
+
 const COLUMNS: &str = "seq, id, process_id, module_digest, status, priority, request, outputs, jacobian, \
-    error, progress, message, attempts, fuel_consumed, logs, created_at, started_at, finished_at, updated_at";
+    error, progress, message, attempts, fuel_consumed, logs, created_at, started_at, finished_at, updated_at, \
+    expired_at";
 
 /// The problem recorded on a job whose worker vanished too often.
 const WORKER_LOST: &str = r#"{"type":"/problems/worker-lost","title":"Worker lost","status":500,"detail":"the process running this job died too many times"}"#;
@@ -95,7 +100,9 @@ impl SqliteStore {
             let done = sqlx::query(
                 "UPDATE jobs SET status = ?1, outputs = ?2, jacobian = ?3, error = ?4, fuel_consumed = ?5, \
                  logs = ?6, progress = CASE WHEN ?1 = 'successful' THEN 100 ELSE progress END, \
-                 finished_at = ?7, updated_at = ?7 WHERE id = ?8 AND status = 'running'",
+                 finished_at = ?7, updated_at = ?7, \
+                 result_bytes = COALESCE(LENGTH(?2), 0) + COALESCE(LENGTH(?3), 0) + COALESCE(LENGTH(?6), 0) \
+                 WHERE id = ?8 AND status = 'running'",
             )
             .bind(outcome.status.as_str())
             .bind(&outcome.outputs)
@@ -236,6 +243,48 @@ impl SqliteStore {
         Ok(released)
     }
 
+    /// Expires finished jobs that ended before `cutoff` (Unix microseconds): their results and
+    /// logs are removed, their rows stay. Returns how many expired.
+    pub async fn expire_finished_before(&self, cutoff: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query(&format!(
+            "UPDATE jobs SET {EXPIRE} WHERE expired_at IS NULL \
+             AND status IN ('successful', 'failed') AND finished_at < ?2"
+        ))
+        .bind(now_micros())
+        .bind(cutoff)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Expires the oldest finished jobs until the results kept take at most `cap` bytes.
+    /// Returns how many expired.
+    pub async fn expire_to_fit(&self, cap: u64) -> Result<u64, StoreError> {
+        let kept: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(SUM(result_bytes), 0) FROM jobs WHERE expired_at IS NULL \
+             AND status IN ('successful', 'failed')",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let excess = kept.saturating_sub(i64::try_from(cap).unwrap_or(i64::MAX));
+        if excess <= 0 {
+            return Ok(0);
+        }
+        // The oldest jobs whose results, added up from the oldest, first reach the excess.
+        let done = sqlx::query(&format!(
+            "UPDATE jobs SET {EXPIRE} WHERE seq IN (\
+               SELECT seq FROM (\
+                 SELECT seq, result_bytes, SUM(result_bytes) OVER (ORDER BY finished_at, seq) AS freed \
+                 FROM jobs WHERE expired_at IS NULL AND status IN ('successful', 'failed')) \
+               WHERE freed - result_bytes < ?2)"
+        ))
+        .bind(now_micros())
+        .bind(excess)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// At start: jobs left running by a dead process go back to the queue, or fail once they
     /// have been attempted `max_attempts` times.
     pub async fn recover(&self, max_attempts: u32) -> Result<Recovery, StoreError> {
@@ -295,6 +344,7 @@ fn record(row: &SqliteRow) -> Result<JobRecord, StoreError> {
         started_at: row.try_get("started_at")?,
         finished_at: row.try_get("finished_at")?,
         updated_at: row.try_get("updated_at")?,
+        expired_at: row.try_get("expired_at")?,
     })
 }
 
@@ -420,6 +470,92 @@ mod tests {
             store.claim(1).await.expect("claim claims it again").len(),
             1
         );
+    }
+
+    /// Inserts, runs and finishes `count` jobs with outputs of `size` bytes, oldest first.
+    async fn finished_jobs(store: &SqliteStore, count: usize, size: usize) -> Vec<JobId> {
+        let mut ids = Vec::new();
+        for _ in 0..count {
+            let next = job(0);
+            store
+                .insert(std::slice::from_ref(&next))
+                .await
+                .expect("insert");
+            store.claim(1).await.expect("claim");
+            let outcome = JobOutcome {
+                outputs: Some("x".repeat(size)),
+                ..success(next.id)
+            };
+            store.finish(&[outcome]).await.expect("finish");
+            ids.push(next.id);
+        }
+        ids
+    }
+
+    async fn expired(store: &SqliteStore, ids: &[JobId]) -> Vec<bool> {
+        let mut flags = Vec::new();
+        for id in ids {
+            let job = store.get(*id).await.expect("get").expect("exists");
+            assert_eq!(
+                job.expired_at.is_some(),
+                job.outputs.is_none(),
+                "expired means no results"
+            );
+            flags.push(job.expired_at.is_some());
+        }
+        flags
+    }
+
+    #[tokio::test]
+    async fn expiry_by_age_removes_exactly_the_results_of_jobs_finished_before_the_cutoff() {
+        let (_dir, store) = store().await;
+        let old = finished_jobs(&store, 2, 10).await;
+        let cutoff = now_micros() + 1;
+        let (queued, recent) = (job(0), finished_jobs(&store, 1, 10).await);
+        store
+            .insert(std::slice::from_ref(&queued))
+            .await
+            .expect("insert");
+        // Jobs finished at the cutoff's microsecond or later, and unfinished ones, stay.
+        let recent_finished = store
+            .get(recent[0])
+            .await
+            .expect("get")
+            .and_then(|job| job.finished_at);
+        let expected = usize::from(recent_finished.is_some_and(|at| at < cutoff));
+        assert_eq!(
+            store.expire_finished_before(cutoff).await.expect("expire"),
+            (2 + expected) as u64
+        );
+        assert_eq!(expired(&store, &old).await, vec![true, true]);
+        let queued = store.get(queued.id).await.expect("get").expect("exists");
+        assert_eq!(
+            (queued.status, queued.expired_at),
+            (JobStatus::Accepted, None)
+        );
+        assert_eq!(
+            store.expire_finished_before(cutoff).await.expect("again"),
+            0,
+            "nothing expires twice"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_storage_cap_expires_the_oldest_results_first_and_no_more() {
+        let (_dir, store) = store().await;
+        let ids = finished_jobs(&store, 5, 100).await;
+        // 5 × 100 bytes kept; a cap of 250 must free 250: the three oldest.
+        assert_eq!(store.expire_to_fit(250).await.expect("expire"), 3);
+        assert_eq!(
+            expired(&store, &ids).await,
+            vec![true, true, true, false, false]
+        );
+        assert_eq!(
+            store.expire_to_fit(250).await.expect("again"),
+            0,
+            "under the cap, nothing more"
+        );
+        assert_eq!(store.expire_to_fit(0).await.expect("all"), 2);
     }
 
     #[tokio::test]
