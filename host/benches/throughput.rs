@@ -29,6 +29,7 @@ fn main() -> anyhow::Result<()> {
         std::thread::available_parallelism()?
     );
     sandbox_alone(&sellar1, scratch.path())?;
+    long_running_defaults(scratch.path())?;
     over_http(&sellar1, scratch.path())?;
     jobs_end_to_end(&sellar1, scratch.path())?;
     cancel_latency(scratch.path())
@@ -181,6 +182,45 @@ fn start_server(
     let address = application.address();
     server.spawn(application.run_until_stopped(std::future::pending()));
     Ok((server, address, config))
+}
+
+/// The long-running example at its default inputs, in the sandbox with fuel: it must run for
+/// several seconds (jobs, progress and cancellation are tested on it).
+fn long_running_defaults(scratch: &Path) -> anyhow::Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let bytes = std::fs::read(root.join("modules/monte_carlo_pi.wasm"))?;
+    let config = Config::default();
+    let sandbox = Sandbox::new(SandboxConfig {
+        fuel_metering: true,
+        max_memory_bytes: config.limits.maximum.memory_bytes,
+        max_live_instances: 4,
+        max_wasm_stack_bytes: config.sandbox.max_wasm_stack_bytes,
+        epoch_tick: config.sandbox.epoch_tick,
+        cache_dir: scratch.join("cache"),
+    })?;
+    let component = sandbox.load(&bytes, &ModuleDigest::of(&bytes))?;
+    let call = Call::Execute {
+        inputs: "{}".into(),
+        options: "{}".into(),
+    };
+    let limits = config.limit_policy().default;
+    let report = sandbox.run(
+        &component,
+        &call,
+        &limits,
+        None,
+        Box::new(IgnoreProgress),
+        &CancelFlag::default(),
+    );
+    anyhow::ensure!(report.result.is_ok(), "{:?}", report.result);
+    println!("## MonteCarloPi at its default inputs (10⁹ samples), fuel on\n");
+    println!("| wall time s | fuel |\n|---|---|");
+    println!(
+        "| {:.2} | {:.2e} |\n",
+        report.duration.as_secs_f64(),
+        report.fuel_consumed.unwrap_or(0) as f64
+    );
+    Ok(())
 }
 
 /// Loopback HTTP: the static endpoint and Sellar1, at concurrency 1 and 16.

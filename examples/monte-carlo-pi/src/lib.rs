@@ -127,21 +127,6 @@ mod tests {
         Ok(())
     }
 
-    /// Calibrates [`DEFAULT_SAMPLES`](super::DEFAULT_SAMPLES): run with
-    /// `cargo test --release -p monte-carlo-pi -- --ignored --nocapture`.
-    #[test]
-    #[ignore = "takes seconds; prints the native duration of a run with the default inputs"]
-    fn duration_with_default_inputs() -> Result<(), Error> {
-        let start = std::time::Instant::now();
-        let inputs = json!({});
-        let outputs = testing::execute::<MonteCarloPi>(&inputs, &json!({}))?;
-        println!(
-            "default inputs: {:?} natively, outputs {outputs:?}",
-            start.elapsed()
-        );
-        Ok(())
-    }
-
     #[test]
     fn zero_samples_is_an_invalid_input() {
         let error = testing::execute::<MonteCarloPi>(&json!({"n_samples": 0}), &json!({})).err();
