@@ -127,8 +127,10 @@ impl Default for JobSettings {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpSettings {
-    /// Largest request body accepted, in bytes.
+    /// Largest request body accepted, in bytes (uploads excepted).
     pub max_body_bytes: usize,
+    /// Largest uploaded file, in bytes; uploads are streamed to disk.
+    pub max_upload_bytes: u64,
 }
 
 /// Logging settings.
@@ -213,6 +215,7 @@ impl Default for HttpSettings {
     fn default() -> Self {
         Self {
             max_body_bytes: 16 * MIB as usize,
+            max_upload_bytes: 64 * 1024 * MIB,
         }
     }
 }
@@ -305,6 +308,16 @@ impl Config {
             .database
             .clone()
             .unwrap_or_else(|| self.data_dir.join("jobs.sqlite"))
+    }
+
+    /// Where uploaded files live.
+    pub fn uploads_dir(&self) -> PathBuf {
+        self.data_dir.join("uploads")
+    }
+
+    /// Where the workspaces of jobs live.
+    pub fn jobs_dir(&self) -> PathBuf {
+        self.data_dir.join("jobs")
     }
 
     /// Where execution workspaces live.

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod discipline;
 pub mod execution;
+pub mod files;
 pub mod http;
 pub mod limits;
 pub mod problem;

@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::execution::Executor;
+use crate::files::Uploads;
 use crate::http::{self, AppState, Shared};
 use crate::registry::Registry;
 use crate::sandbox::{Sandbox, SandboxConfig};
@@ -81,14 +82,19 @@ impl Application {
                 max_bytes: config.jobs.max_result_bytes,
                 interval: config.jobs.gc_interval,
             },
+            config.jobs_dir(),
         );
         let scheduler = Scheduler::start(
             store.clone(),
             executor.clone(),
             registry.clone(),
+            config.jobs_dir(),
             config.execution.concurrency,
         );
+        let uploads = Uploads::new(&config.uploads_dir(), config.http.max_upload_bytes)
+            .context("preparing the uploads directory")?;
         let state = AppState::new(Shared {
+            uploads,
             registry,
             executor,
             store,

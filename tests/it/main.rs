@@ -3,6 +3,7 @@
 mod cli;
 mod discovery;
 mod examples;
+mod files;
 mod helpers;
 mod jobs;
 mod limits;

@@ -9,7 +9,10 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 use tokio::sync::oneshot;
 
+use std::path::{Path, PathBuf};
+
 use crate::discipline::{Discipline, Jacobian, JacobianError, ModuleDigest, check_jacobian};
+use crate::files::WorkspacePath;
 use crate::limits::ExecutionLimits;
 use crate::registry::{self, Process};
 use crate::sandbox::{
@@ -40,6 +43,11 @@ pub struct ExecutionRequest {
     pub linearize: Option<Differentiation>,
     /// Limits to run under.
     pub limits: ExecutionLimits,
+    /// Files copied into the workspace before the guest starts: (path inside, source).
+    pub files: Vec<(WorkspacePath, PathBuf)>,
+    /// The job's own workspace, which outlives the execution; `None`: a fresh one from the
+    /// pool, gone afterwards.
+    pub workspace: Option<PathBuf>,
 }
 
 /// Which Jacobian blocks are wanted (empty lists: all).
@@ -215,25 +223,43 @@ fn run_in_workspace(
     cancel: &CancelFlag,
 ) -> Executed {
     let digest = request.process.digest;
-    let workspace = match workspaces.acquire() {
-        Ok(workspace) => workspace,
+    let setup_failed = |error: String| Executed {
+        result: Err(ExecutionError::Internal(error)),
+        facts: ExecutionFacts::none(digest),
+    };
+    let pooled = match &request.workspace {
+        Some(_) => None,
+        None => match workspaces.acquire() {
+            Ok(workspace) => Some(workspace),
+            Err(error) => return setup_failed(format!("no workspace: {error}")),
+        },
+    };
+    let dir = match (&request.workspace, &pooled) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(workspace)) => workspace.path().to_owned(),
+        (None, None) => return setup_failed("no workspace".into()),
+    };
+    let prepared = prepare_workspace(&dir, request.workspace.is_some(), &request.files);
+    let report = match prepared {
+        Ok(()) => Some(sandbox.run(
+            &request.process.component,
+            &request.call(),
+            &request.limits,
+            Some(&dir),
+            observer,
+            cancel,
+        )),
         Err(error) => {
-            return Executed {
-                result: Err(ExecutionError::Internal(format!("no workspace: {error}"))),
-                facts: ExecutionFacts::none(digest),
-            };
+            tracing::error!(%error, dir = %dir.display(), "could not prepare a workspace");
+            None
         }
     };
-    let call = request.call();
-    let report = sandbox.run(
-        &request.process.component,
-        &call,
-        &request.limits,
-        Some(workspace.path()),
-        observer,
-        cancel,
-    );
-    workspaces.release(workspace);
+    if let Some(workspace) = pooled {
+        workspaces.release(workspace);
+    }
+    let Some(report) = report else {
+        return setup_failed("could not prepare the workspace".into());
+    };
     let facts = ExecutionFacts {
         digest,
         fuel_consumed: report.fuel_consumed,
@@ -247,6 +273,30 @@ fn run_in_workspace(
         .map_err(ExecutionError::from)
         .and_then(|output| request.check(output));
     Executed { result, facts }
+}
+
+/// Makes `dir` hold exactly the input files: a job's own workspace starts clean at every
+/// attempt; files are copied, never linked, so a guest cannot alter an upload.
+fn prepare_workspace(
+    dir: &Path,
+    own: bool,
+    files: &[(WorkspacePath, PathBuf)],
+) -> std::io::Result<()> {
+    if own {
+        match std::fs::remove_dir_all(dir) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
+            _ => {}
+        }
+        std::fs::create_dir_all(dir)?;
+    }
+    for (path, source) in files {
+        let target = path.under(dir);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::copy(source, &target)?;
+    }
+    Ok(())
 }
 
 impl ExecutionRequest {

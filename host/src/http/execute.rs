@@ -9,6 +9,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::extract::ApiJson;
@@ -16,6 +17,7 @@ use super::processes::{discipline_for, find_process};
 use super::{AppState, submit};
 use crate::discipline::Discipline;
 use crate::execution::{Computed, Differentiation, Executed, ExecutionFacts, ExecutionRequest};
+use crate::files::WorkspacePath;
 use crate::limits::{ExecutionLimits, RequestedLimits};
 use crate::problem::{Problem, ProblemKind};
 use crate::registry::{Process, canonical_options};
@@ -56,6 +58,9 @@ struct ExecuteBody<Inputs> {
     /// Jobs of higher priority start first (asynchronous execution only).
     #[serde(default)]
     priority: i32,
+    /// Uploaded files to place in the workspace: `{"path/inside": "<fileID>"}`.
+    #[serde(default)]
+    files: Map<String, Value>,
 }
 
 #[derive(Debug, Deserialize, PartialEq, Eq)]
@@ -129,6 +134,7 @@ pub(super) struct Common {
     pub(super) limits: ExecutionLimits,
     pub(super) priority: i32,
     pub(super) subscriber: Option<Subscriber>,
+    pub(super) files: Vec<(WorkspacePath, PathBuf)>,
 }
 
 impl Common {
@@ -155,7 +161,9 @@ impl Common {
                     .with("pointer", format!("/subscriber/{member}"))
             })?;
         }
+        let files = input_files(state, &body.files).await?;
         Ok(Self {
+            files,
             subscriber: body.subscriber.clone(),
             process,
             discipline,
@@ -189,8 +197,34 @@ impl Common {
             options: canonical_options(&self.options),
             linearize: self.linearize.clone(),
             limits: self.limits,
+            files: self.files.clone(),
+            workspace: None,
         }
     }
+}
+
+/// Checks each `files` entry: a path inside the workspace, and an upload that exists.
+async fn input_files(
+    state: &AppState,
+    files: &Map<String, Value>,
+) -> Result<Vec<(WorkspacePath, PathBuf)>, Problem> {
+    let mut checked = Vec::with_capacity(files.len());
+    for (path, id) in files {
+        let pointer = format!("/files/{}", path.replace('~', "~0").replace('/', "~1"));
+        let bad = |message: String| {
+            Problem::new(ProblemKind::MalformedRequest, message).with("pointer", pointer.clone())
+        };
+        let inside = WorkspacePath::parse(path).map_err(|error| bad(error.to_string()))?;
+        let upload = id
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .ok_or_else(|| bad(format!("{id} is not a file id")))?;
+        if state.uploads.info(upload).await.is_none() {
+            return Err(bad(format!("no uploaded file has the id {upload}")));
+        }
+        checked.push((inside, state.uploads.blob(upload)));
+    }
+    Ok(checked)
 }
 
 /// Interrupts the guest if the client goes away before the answer (the handler is dropped).

@@ -74,7 +74,7 @@ fn no_such_job(id: &str) -> Problem {
     Problem::new(ProblemKind::NoSuchJob, format!("no job has the id {id:?}"))
 }
 
-async fn find_job(state: &AppState, id: &str) -> Result<JobRecord, Problem> {
+pub(super) async fn find_job(state: &AppState, id: &str) -> Result<JobRecord, Problem> {
     let job_id = parse_id(id)?;
     state
         .store
@@ -340,8 +340,9 @@ async fn dismiss_job(
         .map_err(Problem::internal)?;
     match previous {
         None => return Err(no_such_job(&id)),
+        // Its worker removes the workspace once the guest has stopped.
         Some(JobStatus::Running) => state.scheduler.cancel(job_id),
-        Some(_) => {}
+        Some(_) => state.scheduler.remove_workspace(job_id),
     }
     let job = find_job(&state, &id).await?;
     state.scheduler.events().publish(JobEvent {

@@ -2,6 +2,7 @@
 
 mod execute;
 mod extract;
+mod files;
 mod jobs;
 mod landing;
 mod processes;
@@ -15,6 +16,7 @@ use axum::extract::DefaultBodyLimit;
 pub use crate::problem::{Problem, ProblemKind};
 
 use crate::execution::Executor;
+use crate::files::Uploads;
 use crate::limits::LimitPolicy;
 use crate::registry::Registry;
 use crate::scheduler::Scheduler;
@@ -36,6 +38,8 @@ pub struct Shared {
     pub scheduler: Arc<Scheduler>,
     /// The most jobs that may wait; past it, submissions get 503.
     pub max_queued_jobs: u64,
+    /// Uploaded files.
+    pub uploads: Uploads,
     /// Default and maximum limits.
     pub limits: LimitPolicy,
 }
@@ -62,6 +66,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .merge(processes::router())
         .merge(execute::router())
         .merge(jobs::router())
+        .merge(files::router())
         .fallback(landing::not_found)
         .method_not_allowed_fallback(landing::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))

@@ -100,6 +100,11 @@ fn new_job(common: &Common, inputs: Map<String, Value>) -> Result<NewJob, Proble
         outputs: common.selected.clone(),
         limits: StoredLimits::from(&common.limits),
         subscriber: common.subscriber.clone(),
+        files: common
+            .files
+            .iter()
+            .map(|(path, source)| (path.to_string(), source.clone()))
+            .collect(),
     };
     Ok(NewJob {
         id: Uuid::new_v4(),

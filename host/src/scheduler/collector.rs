@@ -1,9 +1,10 @@
 //! The garbage collector: finished jobs lose their results and logs by age, and the oldest
 //! lose them first when the results kept would exceed the storage cap. Rows are kept.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::store::{JobStore, now_micros};
+use crate::store::{JobId, JobStore, now_micros};
 
 /// When and how much to collect.
 #[derive(Debug, Clone, Copy)]
@@ -16,28 +17,48 @@ pub struct Retention {
     pub interval: Duration,
 }
 
-/// Runs one collection, then one every `interval`, until the runtime stops.
-pub fn start(store: JobStore, retention: Retention) {
+/// Runs one collection, then one every `interval`, until the runtime stops; the workspaces
+/// of expired jobs (directories named by job id under `jobs_dir`) are removed too.
+pub fn start(store: JobStore, retention: Retention, jobs_dir: PathBuf) {
     tokio::spawn(async move {
         loop {
-            collect(&store, &retention).await;
+            collect(&store, &retention, &jobs_dir).await;
             tokio::time::sleep(retention.interval).await;
         }
     });
 }
 
 /// One collection: by age, then to fit the cap.
-pub async fn collect(store: &JobStore, retention: &Retention) {
+pub async fn collect(store: &JobStore, retention: &Retention, jobs_dir: &Path) {
     let age = i64::try_from(retention.max_age.as_micros()).unwrap_or(i64::MAX);
     let by_age = store
         .expire_finished_before(now_micros().saturating_sub(age))
         .await;
     let by_size = store.expire_to_fit(retention.max_bytes).await;
-    match (by_age, by_size) {
-        (Ok(0), Ok(0)) => {}
-        (Ok(by_age), Ok(by_size)) => {
-            tracing::info!(by_age, by_size, "expired the results of finished jobs")
+    let (by_age, by_size) = match (by_age, by_size) {
+        (Ok(by_age), Ok(by_size)) => (by_age, by_size),
+        (Err(error), _) | (_, Err(error)) => {
+            tracing::error!(%error, "garbage collection failed");
+            return;
         }
-        (Err(error), _) | (_, Err(error)) => tracing::error!(%error, "garbage collection failed"),
+    };
+    if by_age.is_empty() && by_size.is_empty() {
+        return;
     }
+    tracing::info!(
+        by_age = by_age.len(),
+        by_size = by_size.len(),
+        "expired finished jobs"
+    );
+    let dirs: Vec<PathBuf> = by_age
+        .iter()
+        .chain(&by_size)
+        .map(|id: &JobId| jobs_dir.join(id.to_string()))
+        .collect();
+    let _ = tokio::task::spawn_blocking(move || {
+        for dir in dirs {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    })
+    .await;
 }

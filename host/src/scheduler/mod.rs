@@ -11,6 +11,7 @@ mod request;
 mod webhooks;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,6 +24,7 @@ pub use request::{StoredDifferentiation, StoredLimits, StoredRequest};
 pub use webhooks::Subscriber;
 
 use crate::execution::{Computed, Executed, ExecutionRequest, Executor};
+use crate::files::WorkspacePath;
 use crate::problem::{Problem, ProblemKind};
 use crate::registry::{Registry, canonical_options};
 use crate::sandbox::CancelFlag;
@@ -50,6 +52,7 @@ pub struct Scheduler {
     store: JobStore,
     executor: Arc<Executor>,
     registry: Arc<Registry>,
+    jobs_dir: PathBuf,
     events: JobEvents,
     wake: Notify,
     slots: Arc<Semaphore>,
@@ -72,6 +75,7 @@ impl Scheduler {
         store: JobStore,
         executor: Arc<Executor>,
         registry: Arc<Registry>,
+        jobs_dir: PathBuf,
         threads: usize,
     ) -> Arc<Self> {
         let threads = threads.max(1);
@@ -82,6 +86,7 @@ impl Scheduler {
             store,
             executor,
             registry,
+            jobs_dir,
             events: JobEvents::default(),
             wake: Notify::new(),
             slots: Arc::new(Semaphore::new(capacity)),
@@ -106,6 +111,22 @@ impl Scheduler {
         ));
         tokio::spawn(progress::record(scheduler.store.clone(), progressed));
         scheduler
+    }
+
+    /// The directory of a job's workspace (it exists once the job has started).
+    pub fn workspace_of(&self, id: JobId) -> PathBuf {
+        self.jobs_dir.join(id.to_string())
+    }
+
+    /// Removes a job's workspace in the background.
+    pub fn remove_workspace(&self, id: JobId) {
+        let dir = self.workspace_of(id);
+        tokio::task::spawn_blocking(move || match std::fs::remove_dir_all(&dir) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                tracing::warn!(%error, dir = %dir.display(), "could not remove a job workspace");
+            }
+            _ => {}
+        });
     }
 
     /// The job events of this process.
@@ -258,7 +279,11 @@ impl Scheduler {
                     self.webhooks
                         .send(uri, "application/json", status.to_string());
                 }
-                (self.execute(&job, stored, cancel).await, subscriber)
+                let outcome = self.execute(&job, stored, cancel.clone()).await;
+                if cancel.is_cancelled() {
+                    self.remove_workspace(job.id);
+                }
+                (outcome, subscriber)
             }
             Err(error) => {
                 let problem =
@@ -340,6 +365,12 @@ impl Scheduler {
             Ok(Err(reason)) => return Err(Problem::new(ProblemKind::InvalidOptions, reason)),
             Err(busy) => return Err(Problem::new(ProblemKind::ServerBusy, busy.to_string())),
         };
+        let files = stored
+            .files
+            .iter()
+            .map(|(path, source)| WorkspacePath::parse(path).map(|path| (path, source.clone())))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Problem::internal)?;
         let request = ExecutionRequest {
             process,
             discipline,
@@ -347,6 +378,8 @@ impl Scheduler {
             options: canonical_options(&stored.options),
             linearize: stored.linearize.map(Into::into),
             limits: stored.limits.into(),
+            files,
+            workspace: Some(self.workspace_of(job.id)),
         };
         Ok((request, stored.outputs))
     }

@@ -1,5 +1,6 @@
 //! What a queued job runs, as stored in its row: validated at submission, rebuilt by a worker.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,9 @@ pub struct StoredRequest {
     /// Where to send news of the job.
     #[serde(default)]
     pub subscriber: Option<Subscriber>,
+    /// Uploaded files copied into the workspace: (path inside, stored upload).
+    #[serde(default)]
+    pub files: Vec<(String, PathBuf)>,
 }
 
 /// Jacobian blocks to compute.

@@ -244,22 +244,22 @@ impl SqliteStore {
     }
 
     /// Expires finished jobs that ended before `cutoff` (Unix microseconds): their results and
-    /// logs are removed, their rows stay. Returns how many expired.
-    pub async fn expire_finished_before(&self, cutoff: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query(&format!(
+    /// logs are removed, their rows stay. Returns the jobs that expired.
+    pub async fn expire_finished_before(&self, cutoff: i64) -> Result<Vec<JobId>, StoreError> {
+        let rows = sqlx::query(&format!(
             "UPDATE jobs SET {EXPIRE} WHERE expired_at IS NULL \
-             AND status IN ('successful', 'failed') AND finished_at < ?2"
+             AND status IN ('successful', 'failed') AND finished_at < ?2 RETURNING id"
         ))
         .bind(now_micros())
         .bind(cutoff)
-        .execute(&self.pool)
+        .fetch_all(&self.pool)
         .await?;
-        Ok(done.rows_affected())
+        ids_of(&rows)
     }
 
     /// Expires the oldest finished jobs until the results kept take at most `cap` bytes.
-    /// Returns how many expired.
-    pub async fn expire_to_fit(&self, cap: u64) -> Result<u64, StoreError> {
+    /// Returns the jobs that expired.
+    pub async fn expire_to_fit(&self, cap: u64) -> Result<Vec<JobId>, StoreError> {
         let kept: i64 = sqlx::query_scalar(
             "SELECT COALESCE(SUM(result_bytes), 0) FROM jobs WHERE expired_at IS NULL \
              AND status IN ('successful', 'failed')",
@@ -268,21 +268,21 @@ impl SqliteStore {
         .await?;
         let excess = kept.saturating_sub(i64::try_from(cap).unwrap_or(i64::MAX));
         if excess <= 0 {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         // The oldest jobs whose results, added up from the oldest, first reach the excess.
-        let done = sqlx::query(&format!(
+        let rows = sqlx::query(&format!(
             "UPDATE jobs SET {EXPIRE} WHERE seq IN (\
                SELECT seq FROM (\
                  SELECT seq, result_bytes, SUM(result_bytes) OVER (ORDER BY finished_at, seq) AS freed \
                  FROM jobs WHERE expired_at IS NULL AND status IN ('successful', 'failed')) \
-               WHERE freed - result_bytes < ?2)"
+               WHERE freed - result_bytes < ?2) RETURNING id"
         ))
         .bind(now_micros())
         .bind(excess)
-        .execute(&self.pool)
+        .fetch_all(&self.pool)
         .await?;
-        Ok(done.rows_affected())
+        ids_of(&rows)
     }
 
     /// At start: jobs left running by a dead process go back to the queue, or fail once they
@@ -311,6 +311,16 @@ impl SqliteStore {
         }
         Ok(recovery)
     }
+}
+
+fn ids_of(rows: &[SqliteRow]) -> Result<Vec<JobId>, StoreError> {
+    rows.iter()
+        .map(|row| {
+            let id: String = row.try_get(0)?;
+            id.parse()
+                .map_err(|_| StoreError::Corrupt(format!("job id {id:?}")))
+        })
+        .collect()
 }
 
 fn status_of(word: &str) -> Result<JobStatus, StoreError> {
@@ -523,21 +533,16 @@ mod tests {
             .expect("get")
             .and_then(|job| job.finished_at);
         let expected = usize::from(recent_finished.is_some_and(|at| at < cutoff));
-        assert_eq!(
-            store.expire_finished_before(cutoff).await.expect("expire"),
-            (2 + expected) as u64
-        );
+        let expired_now = store.expire_finished_before(cutoff).await.expect("expire");
+        assert_eq!(expired_now.len(), 2 + expected);
         assert_eq!(expired(&store, &old).await, vec![true, true]);
         let queued = store.get(queued.id).await.expect("get").expect("exists");
         assert_eq!(
             (queued.status, queued.expired_at),
             (JobStatus::Accepted, None)
         );
-        assert_eq!(
-            store.expire_finished_before(cutoff).await.expect("again"),
-            0,
-            "nothing expires twice"
-        );
+        let again = store.expire_finished_before(cutoff).await.expect("again");
+        assert!(again.is_empty(), "nothing expires twice");
     }
 
     #[tokio::test]
@@ -545,17 +550,18 @@ mod tests {
         let (_dir, store) = store().await;
         let ids = finished_jobs(&store, 5, 100).await;
         // 5 × 100 bytes kept; a cap of 250 must free 250: the three oldest.
-        assert_eq!(store.expire_to_fit(250).await.expect("expire"), 3);
+        let mut freed = store.expire_to_fit(250).await.expect("expire");
+        freed.sort();
+        let mut oldest = ids[..3].to_vec();
+        oldest.sort();
+        assert_eq!(freed, oldest);
         assert_eq!(
             expired(&store, &ids).await,
             vec![true, true, true, false, false]
         );
-        assert_eq!(
-            store.expire_to_fit(250).await.expect("again"),
-            0,
-            "under the cap, nothing more"
-        );
-        assert_eq!(store.expire_to_fit(0).await.expect("all"), 2);
+        let again = store.expire_to_fit(250).await.expect("again");
+        assert!(again.is_empty(), "under the cap, nothing more");
+        assert_eq!(store.expire_to_fit(0).await.expect("all").len(), 2);
     }
 
     #[tokio::test]

@@ -1,0 +1,122 @@
+//! Uploaded files: streamed to disk (never whole in memory), size-capped, SHA-256 recorded.
+
+use std::path::{Path, PathBuf};
+
+use futures_util::{Stream, StreamExt};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+use uuid::Uuid;
+
+/// What is known of an upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadInfo {
+    /// Its id, to reference it in an execution's `files`.
+    #[serde(rename = "fileID")]
+    pub id: Uuid,
+    /// The name the client gave.
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The SHA-256 of its bytes, in hex.
+    pub sha256: String,
+}
+
+/// Why an upload failed; nothing of it is kept.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    /// The body is larger than the cap.
+    #[error("the file is larger than the limit of {0} bytes")]
+    TooLarge(u64),
+    /// The client's body broke off.
+    #[error("the upload broke off: {0}")]
+    Interrupted(String),
+    /// The disk refused.
+    #[error("storing the upload: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The uploads directory.
+#[derive(Debug, Clone)]
+pub struct Uploads {
+    dir: PathBuf,
+    max_bytes: u64,
+}
+
+impl Uploads {
+    /// Uploads kept in `dir`, each at most `max_bytes`.
+    pub fn new(dir: &Path, max_bytes: u64) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            max_bytes,
+        })
+    }
+
+    /// Streams `body` to disk, hashing as it goes; a partial file never survives a failure.
+    pub async fn save<E: std::fmt::Display>(
+        &self,
+        name: String,
+        body: impl Stream<Item = Result<axum::body::Bytes, E>> + Unpin,
+    ) -> Result<UploadInfo, UploadError> {
+        let id = Uuid::new_v4();
+        let partial = self.dir.join(format!("{id}.partial"));
+        let result = self.write(&partial, body).await;
+        let (size, sha256) = match result {
+            Ok(written) => written,
+            Err(error) => {
+                let _ = tokio::fs::remove_file(&partial).await;
+                return Err(error);
+            }
+        };
+        let info = UploadInfo {
+            id,
+            name,
+            size,
+            sha256,
+        };
+        let metadata = serde_json::to_vec(&info).map_err(std::io::Error::other)?;
+        tokio::fs::write(self.dir.join(format!("{id}.json")), metadata).await?;
+        tokio::fs::rename(&partial, self.blob(id)).await?;
+        Ok(info)
+    }
+
+    async fn write<E: std::fmt::Display>(
+        &self,
+        path: &Path,
+        mut body: impl Stream<Item = Result<axum::body::Bytes, E>> + Unpin,
+    ) -> Result<(u64, String), UploadError> {
+        let mut file = tokio::fs::File::create(path).await?;
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|error| UploadError::Interrupted(error.to_string()))?;
+            size += chunk.len() as u64;
+            if size > self.max_bytes {
+                return Err(UploadError::TooLarge(self.max_bytes));
+            }
+            hasher.update(&chunk);
+            file.write_all(&chunk).await?;
+        }
+        file.flush().await?;
+        Ok((size, hex::encode(hasher.finalize())))
+    }
+
+    /// An upload's metadata, if it exists.
+    pub async fn info(&self, id: Uuid) -> Option<UploadInfo> {
+        let metadata = tokio::fs::read(self.dir.join(format!("{id}.json")))
+            .await
+            .ok()?;
+        let info: UploadInfo = serde_json::from_slice(&metadata).ok()?;
+        tokio::fs::try_exists(self.blob(id))
+            .await
+            .ok()?
+            .then_some(info)
+    }
+
+    /// Where an upload's bytes are.
+    pub fn blob(&self, id: Uuid) -> PathBuf {
+        self.dir.join(format!("{id}.bin"))
+    }
+}

@@ -1,0 +1,108 @@
+//! `POST /files` (streamed uploads), `GET /files/{id}`, and the files of a job's workspace:
+//! `GET /jobs/{id}/files` (the tree) and `GET /jobs/{id}/files/{path}` (streamed, with Range).
+
+use axum::body::Body;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use tower::ServiceExt;
+use tower_http::services::ServeFile;
+
+use super::AppState;
+use super::jobs::find_job;
+use crate::files::{UploadError, WorkspacePath, list_tree, open_inside};
+use crate::problem::{Problem, ProblemKind};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/files", post(upload))
+        .route("/files/{id}", get(upload_info))
+        .route("/jobs/{id}/files", get(job_files))
+        .route("/jobs/{id}/files/{*path}", get(job_file))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UploadQuery {
+    /// The file's name, for the record (default "upload").
+    name: Option<String>,
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    Query(query): Query<UploadQuery>,
+    body: Body,
+) -> Result<Response, Problem> {
+    let name = query.name.unwrap_or_else(|| "upload".into());
+    let info = state
+        .uploads
+        .save(name, body.into_data_stream())
+        .await
+        .map_err(|error| match error {
+            UploadError::TooLarge(_) => {
+                Problem::new(ProblemKind::PayloadTooLarge, error.to_string())
+            }
+            UploadError::Interrupted(_) => {
+                Problem::new(ProblemKind::MalformedRequest, error.to_string())
+            }
+            UploadError::Io(_) => Problem::internal(error),
+        })?;
+    Ok((StatusCode::CREATED, Json(info)).into_response())
+}
+
+async fn upload_info(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let missing = || {
+        Problem::new(
+            ProblemKind::NotFound,
+            format!("no uploaded file has the id {id:?}"),
+        )
+    };
+    let id = id.parse().map_err(|_| missing())?;
+    let info = state.uploads.info(id).await.ok_or_else(missing)?;
+    Ok(Json(info).into_response())
+}
+
+async fn job_files(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let job = find_job(&state, &id).await?;
+    let dir = state.scheduler.workspace_of(job.id);
+    let files = tokio::task::spawn_blocking(move || list_tree(&dir))
+        .await
+        .map_err(Problem::internal)?;
+    Ok(Json(json!({"jobID": job.id, "files": files})).into_response())
+}
+
+async fn job_file(
+    State(state): State<AppState>,
+    Path((id, path)): Path<(String, String)>,
+    request: Request,
+) -> Result<Response, Problem> {
+    let job = find_job(&state, &id).await?;
+    let path = WorkspacePath::parse(&path)
+        .map_err(|error| Problem::new(ProblemKind::MalformedRequest, error.to_string()))?;
+    let dir = state.scheduler.workspace_of(job.id);
+    let inside = path.clone();
+    let file = tokio::task::spawn_blocking(move || open_inside(&dir, &inside))
+        .await
+        .map_err(Problem::internal)?
+        .ok_or_else(|| {
+            Problem::new(
+                ProblemKind::NotFound,
+                format!("job {id} has no file {path}"),
+            )
+        })?;
+    let served = ServeFile::new(file)
+        .oneshot(request)
+        .await
+        .map_err(Problem::internal)?;
+    Ok(served.map(Body::new).into_response())
+}
