@@ -32,7 +32,125 @@ fn main() -> anyhow::Result<()> {
     long_running_defaults(scratch.path())?;
     over_http(&sellar1, scratch.path())?;
     jobs_end_to_end(&sellar1, scratch.path())?;
-    cancel_latency(scratch.path())
+    cancel_latency(scratch.path())?;
+    large_file(&sellar1, scratch.path())
+}
+
+/// A 1 GiB upload, copied into a job's workspace and downloaded back, with the process's peak
+/// resident memory (server and client together) measured from just before.
+fn large_file(sellar1: &Path, scratch: &Path) -> anyhow::Result<()> {
+    const MIB: usize = 1 << 20;
+    const SIZE_MIB: usize = 1024;
+    let (server, address, _) = start_server(sellar1, scratch, "large")?;
+    let client = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    reset_peak_memory();
+    let before = peak_memory_mib();
+    let (upload, download) = client.block_on(async {
+        let chunk = Bytes::from(vec![0x5a_u8; MIB]);
+        let frames = futures_util::stream::iter((0..SIZE_MIB).map(move |_| {
+            Ok::<_, std::convert::Infallible>(hyper::body::Frame::data(chunk.clone()))
+        }));
+        let begun = Instant::now();
+        let stream = tokio::net::TcpStream::connect(address).await?;
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(connection);
+        let upload_request = Request::builder()
+            .method(Method::POST)
+            .uri("/files?name=big.bin")
+            .header("host", "bench")
+            .body(http_body_util::StreamBody::new(frames))?;
+        let response = sender.send_request(upload_request).await?;
+        let body =
+            String::from_utf8_lossy(&response.into_body().collect().await?.to_bytes()).into_owned();
+        let upload = begun.elapsed();
+        let file_id = body
+            .split("\"fileID\":\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_default()
+            .to_owned();
+        let job = format!(r#"{{"files": {{"big.bin": "{file_id}"}}}}"#);
+        let (status, body) = request(
+            address,
+            Method::POST,
+            "/processes/Sellar1/execution",
+            job,
+            Some("respond-async"),
+        )
+        .await?;
+        anyhow::ensure!(status == 201, "submit: {status} {body}");
+        let id = body
+            .split("\"jobID\":\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_default()
+            .to_owned();
+        let (_, _) = request(
+            address,
+            Method::GET,
+            &format!("/jobs/{id}?wait=60"),
+            String::new(),
+            None,
+        )
+        .await?;
+        let begun = Instant::now();
+        let stream = tokio::net::TcpStream::connect(address).await?;
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(connection);
+        let download_request = Request::builder()
+            .uri(format!("/jobs/{id}/files/big.bin"))
+            .header("host", "bench")
+            .body(Full::new(Bytes::new()))?;
+        let mut body = sender.send_request(download_request).await?.into_body();
+        let mut received = 0usize;
+        while let Some(frame) = body.frame().await {
+            if let Ok(data) = frame?.into_data() {
+                received += data.len();
+            }
+        }
+        anyhow::ensure!(received == SIZE_MIB * MIB, "downloaded {received} bytes");
+        anyhow::Ok((upload, begun.elapsed()))
+    })?;
+    let after = peak_memory_mib();
+    println!("\n## A 1 GiB file: streamed upload, copy into a job workspace, streamed download\n");
+    println!(
+        "| upload MiB/s | download MiB/s | peak RSS growth MiB (server + client) |\n|---|---|---|"
+    );
+    println!(
+        "| {:.0} | {:.0} | {:.1} |",
+        SIZE_MIB as f64 / upload.as_secs_f64(),
+        SIZE_MIB as f64 / download.as_secs_f64(),
+        after - before
+    );
+    drop(server);
+    Ok(())
+}
+
+/// Resets the kernel's peak-RSS mark of this process (Linux: `echo 5 > clear_refs`).
+fn reset_peak_memory() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// The peak resident memory of this process, in MiB (`VmHWM`).
+fn peak_memory_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| {
+            value
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
 }
 
 /// Time from `DELETE /jobs/{id}` of a running guest (an infinite loop) to its guest thread

@@ -177,3 +177,41 @@ async fn a_dismissed_job_loses_its_workspace() {
     let listed: Value = app.get(&format!("/jobs/{id}/files")).await.body;
     assert_eq!(listed["files"], json!([]));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upload_broken_off_halfway_leaves_nothing_behind() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app(&[]).await;
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /files?name=half.bin HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/octet-stream\r\ncontent-length: 100000\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    stream
+        .write_all(&[1u8; 50_000])
+        .await
+        .expect("half the body");
+    stream.flush().await.expect("flush");
+    let uploads = app.data_dir.path().join("uploads");
+    // Wait until the server holds the partial file, then break the connection.
+    let started = std::time::Instant::now();
+    while std::fs::read_dir(&uploads).expect("uploads dir").count() == 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the upload never started"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    drop(stream);
+    let started = std::time::Instant::now();
+    while std::fs::read_dir(&uploads).expect("uploads dir").count() > 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "a partial upload stayed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
