@@ -215,3 +215,86 @@ async fn an_upload_broken_off_halfway_leaves_nothing_behind() {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }
+
+/// A multipart/form-data body: a JSON part named `execute`, then file parts.
+fn multipart(execute: &Value, files: &[(&str, &str)]) -> (String, Vec<u8>) {
+    let boundary = "disciplines-test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\ncontent-disposition: form-data; name=\"execute\"\r\ncontent-type: application/json\r\n\r\n{execute}\r\n"
+    );
+    for (name, content) in files {
+        body.push_str(&format!(
+            "--{boundary}\r\ncontent-disposition: form-data; name=\"file\"; filename=\"{name}\"\r\ncontent-type: text/csv\r\n\r\n{content}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    (
+        format!("multipart/form-data; boundary={boundary}"),
+        body.into_bytes(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn files_can_come_with_the_submission_as_multipart() {
+    let app = spawn_app(&["csv_column_statistics"]).await;
+    let (content_type, body) = multipart(
+        &json!({"inputs": {"file_name": "data.csv"}}),
+        &[("data.csv", CSV)],
+    );
+    let synchronous = app
+        .post_raw(
+            "/processes/CsvColumnStatistics/execution",
+            &content_type,
+            body.clone(),
+        )
+        .await;
+    assert_eq!(synchronous.status, 200, "{synchronous:?}");
+    assert_eq!(synchronous.body["mean"], json!([2.0, 4.0]));
+
+    let submitted = app
+        .client
+        .post(format!(
+            "{}/processes/CsvColumnStatistics/execution",
+            app.address
+        ))
+        .header("content-type", &content_type)
+        .header("prefer", "respond-async")
+        .body(body)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(submitted.status(), 201);
+    let id = submitted.json::<Value>().await.expect("JSON")["jobID"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(app.wait_for_job(&id).await["status"], "successful");
+    let listed = app.get(&format!("/jobs/{id}/files")).await.body;
+    assert_eq!(listed["files"][0]["path"], "data.csv", "{listed}");
+
+    let (content_type, no_json) = multipart(&json!({}), &[("data.csv", CSV)]);
+    let no_json = String::from_utf8(no_json).expect("utf-8").replace(
+        "name=\"execute\"\r\ncontent-type: application/json",
+        "name=\"other\"",
+    );
+    let refused = app
+        .post_raw(
+            "/processes/CsvColumnStatistics/execution",
+            &content_type,
+            no_json.into_bytes(),
+        )
+        .await;
+    assert_eq!(refused.problem_slug(), "malformed-request", "{refused:?}");
+    let (content_type, escaping) = multipart(
+        &json!({"inputs": {"file_name": "x"}}),
+        &[("../escape.csv", CSV)],
+    );
+    let refused = app
+        .post_raw(
+            "/processes/CsvColumnStatistics/execution",
+            &content_type,
+            escaping,
+        )
+        .await;
+    assert_eq!(refused.problem_slug(), "malformed-request", "{refused:?}");
+}

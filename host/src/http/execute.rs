@@ -1,8 +1,8 @@
 //! `POST /processes/{id}/execution` (synchronous, or a job with `Prefer: respond-async`) and
 //! `POST /processes/{id}/batch`; linearization is an extension of both.
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -12,12 +12,12 @@ use serde_json::{Map, Value, json};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, parse_json};
 use super::processes::{discipline_for, find_process};
 use super::{AppState, submit};
 use crate::discipline::Discipline;
 use crate::execution::{Computed, Differentiation, Executed, ExecutionFacts, ExecutionRequest};
-use crate::files::WorkspacePath;
+use crate::files::{UploadError, WorkspacePath};
 use crate::limits::{ExecutionLimits, RequestedLimits};
 use crate::problem::{Problem, ProblemKind};
 use crate::registry::{Process, canonical_options};
@@ -82,9 +82,16 @@ struct LinearizeBody {
 async fn execute(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    ApiJson(body): ApiJson<ExecuteBody<Map<String, Value>>>,
+    request: Request,
 ) -> Result<Response, Problem> {
+    let headers = request.headers().clone();
+    let body = if is_multipart(&headers) {
+        multipart_body(&state, request).await?
+    } else {
+        ApiJson::<ExecuteBody<Map<String, Value>>>::from_request(request, &state)
+            .await?
+            .0
+    };
     if body.response == Some(ResponseForm::Raw) {
         return Err(Problem::new(
             ProblemKind::MalformedRequest,
@@ -201,6 +208,79 @@ impl Common {
             workspace: None,
         }
     }
+}
+
+fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        })
+}
+
+/// A multipart submission: one JSON part (named `execute`, or any part of type
+/// `application/json` without a file name) and file parts, each streamed to the uploads and
+/// placed in the workspace under its file name unless the JSON's `files` names that path.
+async fn multipart_body(
+    state: &AppState,
+    request: Request,
+) -> Result<ExecuteBody<Map<String, Value>>, Problem> {
+    let malformed = |message: String| Problem::new(ProblemKind::MalformedRequest, message);
+    let mut multipart = Multipart::from_request(request, state)
+        .await
+        .map_err(|rejection| malformed(rejection.body_text()))?;
+    let mut execute = None;
+    let mut uploaded = Vec::new();
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|error| malformed(error.body_text()))?
+    {
+        let is_json = field
+            .content_type()
+            .is_some_and(|kind| kind.starts_with("application/json"));
+        match field.file_name().map(str::to_owned) {
+            Some(name) if field.name() != Some("execute") => {
+                let info = state
+                    .uploads
+                    .save(name.clone(), field)
+                    .await
+                    .map_err(|error| match error {
+                        UploadError::TooLarge(_) => {
+                            Problem::new(ProblemKind::PayloadTooLarge, error.to_string())
+                        }
+                        UploadError::Interrupted(_) => malformed(error.to_string()),
+                        UploadError::Io(_) => Problem::internal(error),
+                    })?;
+                uploaded.push((name, info.id));
+            }
+            _ if field.name() == Some("execute") || is_json => {
+                execute = Some(
+                    field
+                        .bytes()
+                        .await
+                        .map_err(|error| malformed(error.body_text()))?,
+                );
+            }
+            _ => {
+                return Err(malformed(format!(
+                    "unexpected part {:?}",
+                    field.name().unwrap_or_default()
+                )));
+            }
+        }
+    }
+    let execute = execute.ok_or_else(|| malformed("no JSON part named \"execute\"".into()))?;
+    let mut body: ExecuteBody<Map<String, Value>> = parse_json(&execute)?;
+    for (name, id) in uploaded {
+        body.files
+            .entry(name)
+            .or_insert_with(|| Value::String(id.to_string()));
+    }
+    Ok(body)
 }
 
 /// Checks each `files` entry: a path inside the workspace, and an upload that exists.
