@@ -13,11 +13,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::extract::{ApiJson, parse_json};
+use super::files::upload_problem;
 use super::processes::{discipline_for, find_process};
 use super::{AppState, submit};
 use crate::discipline::Discipline;
 use crate::execution::{Computed, Differentiation, Executed, ExecutionFacts, ExecutionRequest};
-use crate::files::{UploadError, WorkspacePath};
+use crate::files::WorkspacePath;
 use crate::limits::{ExecutionLimits, RequestedLimits};
 use crate::problem::{Problem, ProblemKind};
 use crate::registry::{Process, canonical_options};
@@ -248,13 +249,7 @@ async fn multipart_body(
                     .uploads
                     .save(name.clone(), field)
                     .await
-                    .map_err(|error| match error {
-                        UploadError::TooLarge(_) => {
-                            Problem::new(ProblemKind::PayloadTooLarge, error.to_string())
-                        }
-                        UploadError::Interrupted(_) => malformed(error.to_string()),
-                        UploadError::Io(_) => Problem::internal(error),
-                    })?;
+                    .map_err(upload_problem)?;
                 uploaded.push((name, info.id));
             }
             _ if field.name() == Some("execute") || is_json => {

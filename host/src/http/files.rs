@@ -42,16 +42,19 @@ async fn upload(
         .uploads
         .save(name, body.into_data_stream())
         .await
-        .map_err(|error| match error {
-            UploadError::TooLarge(_) => {
-                Problem::new(ProblemKind::PayloadTooLarge, error.to_string())
-            }
-            UploadError::Interrupted(_) => {
-                Problem::new(ProblemKind::MalformedRequest, error.to_string())
-            }
-            UploadError::Io(_) => Problem::internal(error),
-        })?;
+        .map_err(upload_problem)?;
     Ok((StatusCode::CREATED, Json(info)).into_response())
+}
+
+/// The problem a failed upload is reported as.
+pub(super) fn upload_problem(error: UploadError) -> Problem {
+    match error {
+        UploadError::TooLarge(_) => Problem::new(ProblemKind::PayloadTooLarge, error.to_string()),
+        UploadError::Interrupted(_) => {
+            Problem::new(ProblemKind::MalformedRequest, error.to_string())
+        }
+        UploadError::Io(_) => Problem::internal(error),
+    }
 }
 
 async fn upload_info(
