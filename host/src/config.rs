@@ -102,7 +102,8 @@ pub struct JobSettings {
     /// Finished jobs lose their results and logs after this long, e.g. "7days"; rows stay.
     #[serde(with = "humantime_serde")]
     pub retention: Duration,
-    /// The most bytes of results and logs kept; past it the oldest finished jobs expire first.
+    /// The most bytes of results, logs and workspace files kept; past it the oldest finished
+    /// jobs expire first.
     pub max_result_bytes: u64,
     /// How often the garbage collector runs (also once at start), e.g. "1min".
     #[serde(with = "humantime_serde")]

@@ -298,3 +298,33 @@ async fn files_can_come_with_the_submission_as_multipart() {
         .await;
     assert_eq!(refused.problem_slug(), "malformed-request", "{refused:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn workspace_files_count_against_the_storage_cap() {
+    let app = spawn_app_with(&["csv_column_statistics"], |config| {
+        config.jobs.max_result_bytes = 4000;
+        config.jobs.gc_interval = std::time::Duration::from_millis(50);
+    })
+    .await;
+    let rows: String = (0..1000).map(|i| format!("{i},{}\n", i * 2)).collect();
+    let file_id = upload(&app, "data.csv", format!("a,b\n{rows}").as_bytes())
+        .await
+        .body["fileID"]
+        .clone();
+    let body = json!({"inputs": {"file_name": "data.csv"}, "files": {"data.csv": file_id}});
+    let id = app.submit_ok("CsvColumnStatistics", &body).await;
+    app.wait_for_job(&id).await;
+    let workspace = app.data_dir.path().join("jobs").join(&id);
+    let started = std::time::Instant::now();
+    while workspace.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "a workspace past the cap stayed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        app.get(&format!("/jobs/{id}/results")).await.problem_slug(),
+        "expired"
+    );
+}

@@ -352,3 +352,32 @@ async fn results_expire_after_the_retention_but_the_job_is_still_listed() {
     assert_eq!(job["status"], "successful");
     assert!(job["expired"].is_string(), "{job}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_finished_job_keeps_what_its_guest_printed_and_logged() {
+    let app = spawn_app(&["adversary"]).await;
+    let printing = app
+        .submit_ok(
+            "Adversary",
+            &json!({"inputs": {"attack": "print", "amount": [1000.0]}}),
+        )
+        .await;
+    let logging = app
+        .submit_ok(
+            "Adversary",
+            &json!({"inputs": {"attack": "log", "amount": [2048.0]}}),
+        )
+        .await;
+    app.wait_for_job(&printing).await;
+    app.wait_for_job(&logging).await;
+    let printed = app.get(&format!("/jobs/{printing}/logs")).await.body;
+    assert_eq!(
+        printed["stdout"].as_str().map(str::len),
+        Some(1000),
+        "{printed}"
+    );
+    let logged = app.get(&format!("/jobs/{logging}/logs")).await.body;
+    let lines = logged["log"].as_array().expect("log lines");
+    assert_eq!(lines.len(), 2, "{logged}");
+    assert_eq!(lines[0]["level"], "info");
+}

@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 use std::path::{Path, PathBuf};
 
 use crate::discipline::{Discipline, Jacobian, JacobianError, ModuleDigest, check_jacobian};
-use crate::files::WorkspacePath;
+use crate::files::{WorkspacePath, list_tree};
 use crate::limits::ExecutionLimits;
 use crate::registry::{self, Process};
 use crate::sandbox::{
@@ -92,6 +92,8 @@ pub struct ExecutionFacts {
     pub stderr: String,
     /// Lines from the `log` import.
     pub logs: Vec<GuestLogLine>,
+    /// Bytes left in a job's own workspace after the run (0 for pooled workspaces).
+    pub workspace_bytes: u64,
 }
 
 /// Why an execution that ran produced no result.
@@ -267,6 +269,10 @@ fn run_in_workspace(
         stdout: String::from_utf8_lossy(&report.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&report.stderr).into_owned(),
         logs: report.logs,
+        workspace_bytes: match &request.workspace {
+            Some(dir) => list_tree(dir).iter().map(|file| file.size).sum(),
+            None => 0,
+        },
     };
     let result = report
         .result
@@ -351,6 +357,7 @@ impl ExecutionFacts {
             stdout: String::new(),
             stderr: String::new(),
             logs: Vec::new(),
+            workspace_bytes: 0,
         }
     }
 }

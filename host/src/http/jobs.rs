@@ -29,6 +29,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/jobs/{id}", get(job_status).delete(dismiss_job))
         .route("/jobs/{id}/results", get(job_results))
         .route("/jobs/{id}/events", get(job_events))
+        .route("/jobs/{id}/logs", get(job_logs))
 }
 
 /// OGC's statusInfo document, with this server's extensions.
@@ -270,6 +271,28 @@ async fn job_results(
             format!("job {id} is {}", job.status.as_str()),
         )),
     }
+}
+
+/// What the guest wrote on stdout and stderr and through `log`, once the job has ended.
+async fn job_logs(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let job = find_job(&state, &id).await?;
+    if job.expired_at.is_some() {
+        return Err(Problem::new(
+            ProblemKind::Expired,
+            format!("the logs of job {id} have expired"),
+        ));
+    }
+    let Some(logs) = job.logs else {
+        return Err(Problem::new(
+            ProblemKind::ResultNotReady,
+            format!("job {id} has no logs (yet)"),
+        ));
+    };
+    let logs: Value = serde_json::from_str(&logs).map_err(Problem::internal)?;
+    Ok(Json(logs).into_response())
 }
 
 /// Server-sent events: the current status, then every change, until the job ends.

@@ -405,12 +405,18 @@ fn outcome_of(id: JobId, executed: Executed, selected: Option<&[String]>) -> Job
                 error: None,
                 fuel_consumed: facts.fuel_consumed,
                 logs: Some(logs),
+                workspace_bytes: facts.workspace_bytes,
             }
         }
-        Err(error) => {
-            let fuel = facts.fuel_consumed;
-            failed(id, &Problem::of_execution(error, &facts), fuel).with_logs(logs)
-        }
+        Err(error) => JobOutcome {
+            logs: Some(logs),
+            workspace_bytes: facts.workspace_bytes,
+            ..failed(
+                id,
+                &Problem::of_execution(error, &facts),
+                facts.fuel_consumed,
+            )
+        },
     }
 }
 
@@ -423,17 +429,7 @@ fn failed(id: JobId, problem: &Problem, fuel_consumed: Option<u64>) -> JobOutcom
         error: Some(problem.to_json()),
         fuel_consumed,
         logs: None,
-    }
-}
-
-trait WithLogs {
-    fn with_logs(self, logs: String) -> Self;
-}
-
-impl WithLogs for JobOutcome {
-    fn with_logs(mut self, logs: String) -> Self {
-        self.logs = Some(logs);
-        self
+        workspace_bytes: 0,
     }
 }
 

@@ -141,6 +141,8 @@ pub struct JobOutcome {
     pub fuel_consumed: Option<u64>,
     /// JSON of captured streams and log lines.
     pub logs: Option<String>,
+    /// Bytes its workspace holds, counted against the storage cap with its results.
+    pub workspace_bytes: u64,
 }
 
 /// Which jobs to list.

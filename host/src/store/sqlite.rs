@@ -101,7 +101,7 @@ impl SqliteStore {
                 "UPDATE jobs SET status = ?1, outputs = ?2, jacobian = ?3, error = ?4, fuel_consumed = ?5, \
                  logs = ?6, progress = CASE WHEN ?1 = 'successful' THEN 100 ELSE progress END, \
                  finished_at = ?7, updated_at = ?7, \
-                 result_bytes = COALESCE(LENGTH(?2), 0) + COALESCE(LENGTH(?3), 0) + COALESCE(LENGTH(?6), 0) \
+                 result_bytes = COALESCE(LENGTH(?2), 0) + COALESCE(LENGTH(?3), 0) + COALESCE(LENGTH(?6), 0) + ?9 \
                  WHERE id = ?8 AND status = 'running'",
             )
             .bind(outcome.status.as_str())
@@ -112,6 +112,7 @@ impl SqliteStore {
             .bind(&outcome.logs)
             .bind(now)
             .bind(outcome.id.to_string())
+            .bind(i64::try_from(outcome.workspace_bytes).unwrap_or(i64::MAX))
             .execute(&mut *transaction)
             .await?;
             if done.rows_affected() == 1 {
@@ -389,6 +390,7 @@ mod tests {
             error: None,
             fuel_consumed: Some(1),
             logs: None,
+            workspace_bytes: 0,
         }
     }
 
@@ -562,6 +564,26 @@ mod tests {
         let again = store.expire_to_fit(250).await.expect("again");
         assert!(again.is_empty(), "under the cap, nothing more");
         assert_eq!(store.expire_to_fit(0).await.expect("all").len(), 2);
+    }
+
+    #[tokio::test]
+    async fn workspace_bytes_count_against_the_storage_cap() {
+        let (_dir, store) = store().await;
+        let big = job(0);
+        store
+            .insert(std::slice::from_ref(&big))
+            .await
+            .expect("insert");
+        store.claim(1).await.expect("claim");
+        let outcome = JobOutcome {
+            workspace_bytes: 10_000,
+            ..success(big.id)
+        };
+        store.finish(&[outcome]).await.expect("finish");
+        assert_eq!(
+            store.expire_to_fit(5_000).await.expect("expire"),
+            vec![big.id]
+        );
     }
 
     #[tokio::test]
