@@ -10,7 +10,7 @@ use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 
 use host::discipline::ModuleDigest;
-use host::sandbox::{Call, CancelFlag, IgnoreProgress, Sandbox, SandboxConfig};
+use host::sandbox::{Call, CancelFlag, IgnoreProgress, LoadedComponent, Sandbox};
 use host::workspace::WorkspacePool;
 use host::{Application, Config};
 
@@ -221,19 +221,22 @@ async fn wait_for_running(address: std::net::SocketAddr, running: usize) -> anyh
     }
 }
 
+/// A sandbox set up as the server's defaults say (fuel on), with one component loaded.
+fn load_component(module: &Path, scratch: &Path) -> anyhow::Result<(Sandbox, LoadedComponent)> {
+    let config = Config {
+        data_dir: scratch.to_owned(),
+        ..Config::default()
+    };
+    let sandbox = Sandbox::new(config.sandbox_config())?;
+    let bytes = std::fs::read(module)?;
+    let component = sandbox.load(&bytes, &ModuleDigest::of(&bytes))?;
+    Ok((sandbox, component))
+}
+
 /// Per-execution cost of a fresh sandboxed instance, without HTTP, on one thread.
 fn sandbox_alone(sellar1: &Path, scratch: &Path) -> anyhow::Result<()> {
     let config = Config::default();
-    let sandbox = Sandbox::new(SandboxConfig {
-        fuel_metering: true,
-        max_memory_bytes: config.limits.maximum.memory_bytes,
-        max_live_instances: 16,
-        max_wasm_stack_bytes: config.sandbox.max_wasm_stack_bytes,
-        epoch_tick: config.sandbox.epoch_tick,
-        cache_dir: scratch.join("cache"),
-    })?;
-    let bytes = std::fs::read(sellar1)?;
-    let component = sandbox.load(&bytes, &ModuleDigest::of(&bytes))?;
+    let (sandbox, component) = load_component(sellar1, scratch)?;
     let limits = config.limit_policy().default;
     let workspaces = WorkspacePool::start(&scratch.join("workspaces"), 8)?;
     let call = Call::Execute {
@@ -306,17 +309,8 @@ fn start_server(
 /// several seconds (jobs, progress and cancellation are tested on it).
 fn long_running_defaults(scratch: &Path) -> anyhow::Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let bytes = std::fs::read(root.join("modules/monte_carlo_pi.wasm"))?;
     let config = Config::default();
-    let sandbox = Sandbox::new(SandboxConfig {
-        fuel_metering: true,
-        max_memory_bytes: config.limits.maximum.memory_bytes,
-        max_live_instances: 4,
-        max_wasm_stack_bytes: config.sandbox.max_wasm_stack_bytes,
-        epoch_tick: config.sandbox.epoch_tick,
-        cache_dir: scratch.join("cache"),
-    })?;
-    let component = sandbox.load(&bytes, &ModuleDigest::of(&bytes))?;
+    let (sandbox, component) = load_component(&root.join("modules/monte_carlo_pi.wasm"), scratch)?;
     let call = Call::Execute {
         inputs: "{}".into(),
         options: "{}".into(),

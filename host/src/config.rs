@@ -10,6 +10,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 use crate::limits::{ExecutionLimits, LimitPolicy};
+use crate::sandbox::SandboxConfig;
 
 /// Everything the server can be told. Every member has a default; see `disciplines config`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -295,6 +296,23 @@ impl Config {
         LimitPolicy {
             default: values(&self.limits.default),
             maximum: values(&self.limits.maximum),
+        }
+    }
+
+    /// How the sandbox is set up: pool sized for the executions plus descriptions.
+    pub fn sandbox_config(&self) -> SandboxConfig {
+        let live = self
+            .execution
+            .concurrency
+            .saturating_mul(2)
+            .saturating_add(8);
+        SandboxConfig {
+            fuel_metering: self.sandbox.fuel_metering,
+            max_memory_bytes: self.limits.maximum.memory_bytes,
+            max_live_instances: u32::try_from(live).unwrap_or(u32::MAX),
+            max_wasm_stack_bytes: self.sandbox.max_wasm_stack_bytes,
+            epoch_tick: self.sandbox.epoch_tick,
+            cache_dir: self.cache_dir(),
         }
     }
 

@@ -12,7 +12,7 @@ use crate::execution::Executor;
 use crate::files::Uploads;
 use crate::http::{self, AppState, Shared};
 use crate::registry::Registry;
-use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::sandbox::Sandbox;
 use crate::scheduler::Scheduler;
 use crate::scheduler::collector::{self, Retention};
 use crate::store::JobStore;
@@ -32,7 +32,7 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let policy = config.limit_policy();
         let sandbox =
-            Arc::new(Sandbox::new(sandbox_config(&config)).context("setting up the sandbox")?);
+            Arc::new(Sandbox::new(config.sandbox_config()).context("setting up the sandbox")?);
         let workspaces =
             WorkspacePool::start(&config.workspaces_dir(), config.execution.concurrency * 4)
                 .with_context(|| {
@@ -143,21 +143,5 @@ impl Application {
         }
         self.scheduler.hand_back_running().await;
         Ok(())
-    }
-}
-
-fn sandbox_config(config: &Config) -> SandboxConfig {
-    let live = config
-        .execution
-        .concurrency
-        .saturating_mul(2)
-        .saturating_add(8);
-    SandboxConfig {
-        fuel_metering: config.sandbox.fuel_metering,
-        max_memory_bytes: config.limits.maximum.memory_bytes,
-        max_live_instances: u32::try_from(live).unwrap_or(u32::MAX),
-        max_wasm_stack_bytes: config.sandbox.max_wasm_stack_bytes,
-        epoch_tick: config.sandbox.epoch_tick,
-        cache_dir: config.cache_dir(),
     }
 }

@@ -15,7 +15,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::AppState;
 use crate::problem::{Problem, ProblemKind, stored_problem_response};
-use crate::scheduler::JobEvent;
+use crate::scheduler::{JobEvent, results_document};
 use crate::store::{JobFilter, JobId, JobRecord, JobStatus};
 
 /// The longest long-poll a client may ask for.
@@ -231,33 +231,16 @@ async fn job_results(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    let job = find_job(&state, &id).await?;
-    if job.expired_at.is_some() {
-        return Err(Problem::new(
-            ProblemKind::Expired,
-            format!("the results of job {id} have expired"),
-        ));
-    }
+    let job = find_unexpired_job(&state, &id, "results").await?;
     match job.status {
         JobStatus::Successful => {
-            let outputs: Value = job
-                .outputs
-                .as_deref()
-                .map(serde_json::from_str)
-                .transpose()
-                .map_err(Problem::internal)?
-                .unwrap_or(Value::Null);
-            let body = match job
-                .jacobian
-                .as_deref()
-                .map(serde_json::from_str::<Value>)
-                .transpose()
-                .map_err(Problem::internal)?
-            {
-                None => outputs,
-                Some(jacobian) => json!({"outputs": outputs, "jacobian": jacobian}),
-            };
-            Ok(Json(body).into_response())
+            let document = results_document(job.outputs.as_deref(), job.jacobian.as_deref());
+            let mut response = document.into_response();
+            response.headers_mut().insert(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            );
+            Ok(response)
         }
         JobStatus::Failed => Ok(stored_problem_response(
             job.error.as_deref().unwrap_or("{}"),
@@ -278,13 +261,7 @@ async fn job_logs(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    let job = find_job(&state, &id).await?;
-    if job.expired_at.is_some() {
-        return Err(Problem::new(
-            ProblemKind::Expired,
-            format!("the logs of job {id} have expired"),
-        ));
-    }
+    let job = find_unexpired_job(&state, &id, "logs").await?;
     let Some(logs) = job.logs else {
         return Err(Problem::new(
             ProblemKind::ResultNotReady,
@@ -293,6 +270,18 @@ async fn job_logs(
     };
     let logs: Value = serde_json::from_str(&logs).map_err(Problem::internal)?;
     Ok(Json(logs).into_response())
+}
+
+/// A job whose `what` (results, logs) has not been removed by garbage collection.
+async fn find_unexpired_job(state: &AppState, id: &str, what: &str) -> Result<JobRecord, Problem> {
+    let job = find_job(state, id).await?;
+    if job.expired_at.is_some() {
+        return Err(Problem::new(
+            ProblemKind::Expired,
+            format!("the {what} of job {id} have expired"),
+        ));
+    }
+    Ok(job)
 }
 
 /// Server-sent events: the current status, then every change, until the job ends.

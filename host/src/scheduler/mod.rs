@@ -474,7 +474,8 @@ fn announce(events: &JobEvents, webhooks: &Webhooks, done: &Finished) {
         message: String::new(),
     });
     if successful && let Some(uri) = &done.subscriber.success_uri {
-        webhooks.send(uri, "application/json", results_document(outcome));
+        let document = results_document(outcome.outputs.as_deref(), outcome.jacobian.as_deref());
+        webhooks.send(uri, "application/json", document);
     }
     if !successful && let Some(uri) = &done.subscriber.failed_uri {
         let problem = outcome.error.clone().unwrap_or_default();
@@ -482,10 +483,11 @@ fn announce(events: &JobEvents, webhooks: &Webhooks, done: &Finished) {
     }
 }
 
-/// The results document of a successful job, as `GET /jobs/{id}/results` sends it.
-pub fn results_document(outcome: &JobOutcome) -> String {
-    let outputs = outcome.outputs.as_deref().unwrap_or("{}");
-    match &outcome.jacobian {
+/// The results document of a successful job, from its stored outputs and Jacobian: the
+/// outputs object, or `{"outputs", "jacobian"}` when it was linearized.
+pub fn results_document(outputs: Option<&str>, jacobian: Option<&str>) -> String {
+    let outputs = outputs.unwrap_or("{}");
+    match jacobian {
         None => outputs.to_owned(),
         Some(jacobian) => format!(r#"{{"outputs":{outputs},"jacobian":{jacobian}}}"#),
     }
