@@ -28,12 +28,30 @@ fn main() -> anyhow::Result<()> {
         "# disciplines benchmark ({} cores)\n",
         std::thread::available_parallelism()?
     );
-    sandbox_alone(&sellar1, scratch.path())?;
-    long_running_defaults(scratch.path())?;
-    over_http(&sellar1, scratch.path())?;
-    jobs_end_to_end(&sellar1, scratch.path())?;
-    cancel_latency(scratch.path())?;
-    large_file(&sellar1, scratch.path())
+    // `cargo bench -p host --bench throughput -- jobs http` runs only the sections named.
+    let wanted: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with('-'))
+        .collect();
+    let run = |section: &str| wanted.is_empty() || wanted.iter().any(|name| name == section);
+    let scratch = scratch.path();
+    if run("sandbox") {
+        sandbox_alone(&sellar1, scratch)?;
+        long_running_defaults(scratch)?;
+    }
+    if run("http") {
+        over_http(&sellar1, scratch)?;
+    }
+    if run("jobs") {
+        jobs_end_to_end(&sellar1, scratch)?;
+    }
+    if run("cancel") {
+        cancel_latency(scratch)?;
+    }
+    if run("files") {
+        large_file(&sellar1, scratch)?;
+    }
+    Ok(())
 }
 
 /// A 1 GiB upload, copied into a job's workspace and downloaded back, with the process's peak

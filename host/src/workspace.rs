@@ -90,6 +90,31 @@ impl WorkspacePool {
         self.send_to_janitor(workspace.path);
     }
 
+    /// Once its execution is over, keeps what the guest wrote as `keep_at` (one rename, same
+    /// filesystem), or takes the directory back if the guest left it untouched. Returns whether
+    /// anything was kept.
+    pub fn keep_or_release(&self, workspace: Workspace, keep_at: &Path) -> io::Result<bool> {
+        if is_untouched(&workspace) {
+            self.release(workspace);
+            return Ok(false);
+        }
+        if let Some(parent) = keep_at.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        match fs::remove_dir_all(keep_at) {
+            Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error),
+            _ => {}
+        }
+        fs::rename(&workspace.path, keep_at)?;
+        self.send_to_janitor_top_up();
+        Ok(true)
+    }
+
+    fn send_to_janitor_top_up(&self) {
+        // A nonexistent path: the janitor removes nothing and tops the pool up.
+        self.send_to_janitor(self.root.join(".top-up"));
+    }
+
     fn create(&self) -> io::Result<Workspace> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let path = self.root.join(format!("ws-{}-{id}", std::process::id()));
@@ -199,6 +224,28 @@ mod tests {
             assert_ne!(next.path(), used_path);
             assert_eq!(fs::read_dir(next.path()).expect("readable").count(), 0);
         }
+    }
+
+    #[test]
+    fn what_a_guest_wrote_is_kept_elsewhere_and_an_untouched_workspace_goes_back() {
+        let (root, pool) = pool();
+        let kept = root.path().join("jobs").join("one");
+        let written = pool.acquire().expect("workspace");
+        fs::write(written.path().join("out.txt"), b"result").expect("write");
+        let written_path = written.path().to_owned();
+        assert!(pool.keep_or_release(written, &kept).expect("kept"));
+        assert_eq!(fs::read(kept.join("out.txt")).expect("moved"), b"result");
+        assert!(!written_path.exists());
+        let untouched = pool.acquire().expect("workspace");
+        let untouched_path = untouched.path().to_owned();
+        let elsewhere = root.path().join("jobs").join("two");
+        assert!(
+            !pool
+                .keep_or_release(untouched, &elsewhere)
+                .expect("released")
+        );
+        assert!(!elsewhere.exists());
+        assert_eq!(pool.acquire().expect("workspace").path(), untouched_path);
     }
 
     #[test]

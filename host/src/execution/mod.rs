@@ -229,19 +229,25 @@ fn run_in_workspace(
         result: Err(ExecutionError::Internal(error)),
         facts: ExecutionFacts::none(digest),
     };
-    let pooled = match &request.workspace {
+    // A job without input files runs in a pooled workspace, kept as the job's only if the guest
+    // wrote something: most jobs then cost no directory creation or removal at all.
+    let own = request
+        .workspace
+        .as_ref()
+        .filter(|_| !request.files.is_empty());
+    let pooled = match own {
         Some(_) => None,
         None => match workspaces.acquire() {
             Ok(workspace) => Some(workspace),
             Err(error) => return setup_failed(format!("no workspace: {error}")),
         },
     };
-    let dir = match (&request.workspace, &pooled) {
+    let dir = match (own, &pooled) {
         (Some(dir), _) => dir.clone(),
         (None, Some(workspace)) => workspace.path().to_owned(),
         (None, None) => return setup_failed("no workspace".into()),
     };
-    let prepared = prepare_workspace(&dir, request.workspace.is_some(), &request.files);
+    let prepared = prepare_workspace(&dir, own.is_some(), &request.files);
     let report = match prepared {
         Ok(()) => Some(sandbox.run(
             &request.process.component,
@@ -256,9 +262,20 @@ fn run_in_workspace(
             None
         }
     };
-    if let Some(workspace) = pooled {
-        workspaces.release(workspace);
-    }
+    let kept = match (pooled, &request.workspace) {
+        (Some(workspace), Some(job_dir)) => match workspaces.keep_or_release(workspace, job_dir) {
+            Ok(kept) => kept.then(|| job_dir.clone()),
+            Err(error) => {
+                tracing::error!(%error, dir = %job_dir.display(), "could not keep a job's workspace");
+                None
+            }
+        },
+        (Some(workspace), None) => {
+            workspaces.release(workspace);
+            None
+        }
+        (None, _) => Some(dir.clone()),
+    };
     let Some(report) = report else {
         return setup_failed("could not prepare the workspace".into());
     };
@@ -269,10 +286,7 @@ fn run_in_workspace(
         stdout: String::from_utf8_lossy(&report.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&report.stderr).into_owned(),
         logs: report.logs,
-        workspace_bytes: match &request.workspace {
-            Some(dir) => list_tree(dir).iter().map(|file| file.size).sum(),
-            None => 0,
-        },
+        workspace_bytes: kept.map_or(0, |dir| list_tree(&dir).iter().map(|file| file.size).sum()),
     };
     let result = report
         .result

@@ -40,7 +40,7 @@ const MAX_CLAIM: usize = 256;
 /// The most outcomes recorded in one transaction.
 const MAX_FINISH_BATCH: usize = 1024;
 /// How many jobs per guest thread may be claimed ahead while jobs are short.
-const PREFETCH_PER_THREAD: usize = 16;
+const PREFETCH_PER_THREAD: usize = 64;
 /// Jobs shorter than this on average are claimed ahead, in large batches; longer ones are
 /// claimed only when a guest thread is free, so that "running" means running.
 const SHORT_JOB: Duration = Duration::from_millis(20);
