@@ -9,10 +9,13 @@ use super::AppState;
 use crate::problem::{Problem, ProblemKind};
 
 /// The OGC API – Processes 1.0 conformance classes this server implements.
-const CONFORMANCE: [&str; 3] = [
+const CONFORMANCE: [&str; 6] = [
     "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/json",
     "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/ogc-process-description",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/job-list",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/dismiss",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/callback",
 ];
 
 pub(super) fn router() -> Router<AppState> {
@@ -32,6 +35,7 @@ async fn landing() -> Json<Value> {
             link("/", "self", "this document"),
             link("/conformance", "http://www.opengis.net/def/rel/ogc/1.0/conformance", "conformance classes"),
             link("/processes", "http://www.opengis.net/def/rel/ogc/1.0/processes", "processes"),
+            link("/jobs", "http://www.opengis.net/def/rel/ogc/1.0/job-list", "jobs"),
         ],
     }))
 }

@@ -90,7 +90,7 @@ fn summary(discipline: &Discipline, process: &Process) -> Value {
         "title": discipline.name,
         "description": discipline.description,
         "version": discipline.version,
-        "jobControlOptions": ["sync-execute"],
+        "jobControlOptions": ["sync-execute", "async-execute", "dismiss"],
         "outputTransmission": ["value"],
         "moduleDigest": process.digest.to_string(),
         "links": [{
