@@ -95,6 +95,7 @@ impl Application {
             .context("preparing the uploads directory")?;
         let state = AppState::new(Shared {
             uploads,
+            queue_gauge: Default::default(),
             registry,
             executor,
             store,

@@ -40,6 +40,8 @@ pub struct Shared {
     pub max_queued_jobs: u64,
     /// Uploaded files.
     pub uploads: Uploads,
+    /// The queue length, for the cap, without a count per submission.
+    pub queue_gauge: submit::QueueGauge,
     /// Default and maximum limits.
     pub limits: LimitPolicy,
 }

@@ -1,5 +1,8 @@
 //! Asynchronous submission: validated executions become jobs, committed before the answer.
 
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -11,7 +14,7 @@ use super::execute::Common;
 use super::jobs::status_info;
 use crate::problem::{Problem, ProblemKind};
 use crate::scheduler::{StoredDifferentiation, StoredLimits, StoredRequest};
-use crate::store::NewJob;
+use crate::store::{JobStore, NewJob, StoreError};
 
 /// Whether the client asked for asynchronous execution (`Prefer: respond-async`).
 pub(super) fn prefers_async(headers: &HeaderMap) -> bool {
@@ -29,18 +32,12 @@ pub(super) async fn one(
     common: &Common,
     inputs: Map<String, Value>,
 ) -> Result<Response, Problem> {
-    let ids = insert(state, common, vec![inputs]).await?;
-    let id = ids
+    let (jobs, created_at) = insert(state, common, vec![inputs]).await?;
+    let job = jobs
         .first()
-        .copied()
+        .map(|job| job.accepted_record(created_at))
         .ok_or_else(|| Problem::internal("no job inserted"))?;
-    let job = state
-        .store
-        .get(id)
-        .await
-        .map_err(Problem::internal)?
-        .ok_or_else(|| Problem::internal("the job vanished"))?;
-    let location = format!("/jobs/{id}");
+    let location = format!("/jobs/{}", job.id);
     let mut response = (StatusCode::CREATED, Json(status_info(&job))).into_response();
     let headers = response.headers_mut();
     if let Ok(location) = HeaderValue::from_str(&location) {
@@ -59,7 +56,8 @@ pub(super) async fn many(
     common: &Common,
     inputs: Vec<Map<String, Value>>,
 ) -> Result<Response, Problem> {
-    let ids = insert(state, common, inputs).await?;
+    let (jobs, _) = insert(state, common, inputs).await?;
+    let ids: Vec<Uuid> = jobs.iter().map(|job| job.id).collect();
     let body = json!({
         "processID": common.discipline.name,
         "jobIDs": ids,
@@ -68,12 +66,17 @@ pub(super) async fn many(
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
+/// Inserts the jobs (all or none) and wakes the scheduler; returns them and their creation time.
 async fn insert(
     state: &AppState,
     common: &Common,
     inputs: Vec<Map<String, Value>>,
-) -> Result<Vec<Uuid>, Problem> {
-    let queued = state.store.queued().await.map_err(Problem::internal)?;
+) -> Result<(Vec<NewJob>, i64), Problem> {
+    let queued = state
+        .queue_gauge
+        .queued(&state.store)
+        .await
+        .map_err(Problem::internal)?;
     if queued.saturating_add(inputs.len() as u64) > state.max_queued_jobs {
         return Err(Problem::new(
             ProblemKind::ServerBusy,
@@ -87,9 +90,45 @@ async fn insert(
         .into_iter()
         .map(|inputs| new_job(common, inputs))
         .collect::<Result<Vec<_>, _>>()?;
-    state.store.insert(&jobs).await.map_err(Problem::internal)?;
+    let created_at = state.store.insert(&jobs).await.map_err(Problem::internal)?;
+    state.queue_gauge.add(jobs.len() as u64);
     state.scheduler.wake();
-    Ok(jobs.iter().map(|job| job.id).collect())
+    Ok((jobs, created_at))
+}
+
+/// How often the queue length is read from the store.
+const QUEUE_REFRESH: Duration = Duration::from_millis(100);
+
+/// The number of queued jobs, read from the store at most every [`QUEUE_REFRESH`] and counted
+/// up by this process's own submissions in between: the queue cap holds without a `COUNT` per
+/// submission (which grows with the queue).
+#[derive(Debug, Default)]
+pub struct QueueGauge {
+    cached: Mutex<Option<(Instant, u64)>>,
+}
+
+impl QueueGauge {
+    async fn queued(&self, store: &JobStore) -> Result<u64, StoreError> {
+        let cached = self.cached.lock().ok().and_then(|cached| *cached);
+        if let Some((read_at, queued)) = cached
+            && read_at.elapsed() < QUEUE_REFRESH
+        {
+            return Ok(queued);
+        }
+        let queued = store.queued().await?;
+        if let Ok(mut cached) = self.cached.lock() {
+            *cached = Some((Instant::now(), queued));
+        }
+        Ok(queued)
+    }
+
+    fn add(&self, submitted: u64) {
+        if let Ok(mut cached) = self.cached.lock()
+            && let Some((_, queued)) = cached.as_mut()
+        {
+            *queued += submitted;
+        }
+    }
 }
 
 fn new_job(common: &Common, inputs: Map<String, Value>) -> Result<NewJob, Problem> {

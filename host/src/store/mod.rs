@@ -79,6 +79,34 @@ pub struct NewJob {
     pub request: String,
 }
 
+impl NewJob {
+    /// The record of this job as just inserted at `created_at`.
+    pub fn accepted_record(&self, created_at: i64) -> JobRecord {
+        JobRecord {
+            seq: 0,
+            id: self.id,
+            process_id: self.process_id.clone(),
+            module_digest: self.module_digest.clone(),
+            status: JobStatus::Accepted,
+            priority: self.priority,
+            request: self.request.clone(),
+            outputs: None,
+            jacobian: None,
+            error: None,
+            progress: 0,
+            message: String::new(),
+            attempts: 0,
+            fuel_consumed: None,
+            logs: None,
+            created_at,
+            started_at: None,
+            finished_at: None,
+            updated_at: created_at,
+            expired_at: None,
+        }
+    }
+}
+
 /// A job as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobRecord {

@@ -47,8 +47,8 @@ impl SqliteStore {
         Ok(Self { pool })
     }
 
-    /// Inserts jobs atomically: all or none.
-    pub async fn insert(&self, jobs: &[NewJob]) -> Result<(), StoreError> {
+    /// Inserts jobs atomically: all or none. Returns their creation time (Unix microseconds).
+    pub async fn insert(&self, jobs: &[NewJob]) -> Result<i64, StoreError> {
         let now = now_micros();
         let mut transaction = self.pool.begin().await?;
         for chunk in jobs.chunks(500) {
@@ -68,7 +68,7 @@ impl SqliteStore {
             insert.build().execute(&mut *transaction).await?;
         }
         transaction.commit().await?;
-        Ok(())
+        Ok(now)
     }
 
     /// Moves up to `limit` accepted jobs to running, highest priority first, FIFO within one.
