@@ -21,23 +21,7 @@ async fn serve_prints_its_address_and_stops_cleanly_on_sigterm() {
         .expect("GET");
     assert_eq!(reply.status(), 200);
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = server.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the server did not stop"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(status.success(), "{status:?}");
+    stop_cleanly(&mut server);
 }
 
 #[test]
@@ -82,6 +66,39 @@ fn start_server(
     data: &std::path::Path,
 ) -> (std::process::Child, String) {
     start_server_with(modules, data, &[])
+}
+
+/// GETs `url` and parses the body as JSON.
+async fn get_json(client: &reqwest::Client, url: &str) -> serde_json::Value {
+    client
+        .get(url)
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON")
+}
+
+/// Sends SIGTERM and waits, at most 10 s, for a clean exit.
+fn stop_cleanly(server: &mut std::process::Child) {
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = server.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the server did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
 }
 
 /// Starts the binary with extra environment variables.
@@ -140,12 +157,7 @@ async fn every_accepted_job_survives_a_kill_9() {
     // Kill it hard while some jobs run and most wait.
     let started = Instant::now();
     loop {
-        let running = client
-            .get(format!("{address}/jobs?status=running"))
-            .send()
-            .await
-            .expect("list");
-        let running: serde_json::Value = running.json().await.expect("JSON");
+        let running = get_json(&client, &format!("{address}/jobs?status=running")).await;
         if running["jobs"]
             .as_array()
             .is_some_and(|jobs| !jobs.is_empty())
@@ -164,14 +176,7 @@ async fn every_accepted_job_survives_a_kill_9() {
     let (mut restarted, address) = start_server(modules.path(), data.path());
     let mut retried = 0;
     for id in &ids {
-        let job: serde_json::Value = client
-            .get(format!("{address}/jobs/{id}?wait=30"))
-            .send()
-            .await
-            .expect("status")
-            .json()
-            .await
-            .expect("JSON");
+        let job = get_json(&client, &format!("{address}/jobs/{id}?wait=30")).await;
         assert_eq!(job["status"], "successful", "{job}");
         if job["attempts"].as_u64() == Some(2) {
             retried += 1;
@@ -181,11 +186,7 @@ async fn every_accepted_job_survives_a_kill_9() {
         retried >= 1,
         "the jobs that were running ran again, with their attempts counted"
     );
-    Command::new("kill")
-        .args(["-TERM", &restarted.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(restarted.wait().expect("exit").success());
+    stop_cleanly(&mut restarted);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -210,14 +211,7 @@ async fn a_stopping_server_hands_unfinished_jobs_back_without_counting_an_attemp
     let id = submitted["jobID"].as_str().expect("id").to_owned();
     let started = Instant::now();
     loop {
-        let ready: serde_json::Value = client
-            .get(format!("{address}/ready"))
-            .send()
-            .await
-            .expect("ready")
-            .json()
-            .await
-            .expect("JSON");
+        let ready = get_json(&client, &format!("{address}/ready")).await;
         if ready["executions"]["running"] == 1 {
             break;
         }
@@ -228,33 +222,18 @@ async fn a_stopping_server_hands_unfinished_jobs_back_without_counting_an_attemp
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let stopping = Instant::now();
-    Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(server.wait().expect("exit").success());
+    stop_cleanly(&mut server);
     assert!(
         stopping.elapsed() < Duration::from_secs(5),
         "stopped after the grace period, not after the job"
     );
 
     let (mut restarted, address) = start_server(modules.path(), data.path());
-    let job: serde_json::Value = client
-        .get(format!("{address}/jobs/{id}?wait=60"))
-        .send()
-        .await
-        .expect("status")
-        .json()
-        .await
-        .expect("JSON");
+    let job = get_json(&client, &format!("{address}/jobs/{id}?wait=60")).await;
     assert_eq!(job["status"], "successful", "{job}");
     assert_eq!(
         job["attempts"], 1,
         "handing back does not count as an attempt: {job}"
     );
-    Command::new("kill")
-        .args(["-TERM", &restarted.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(restarted.wait().expect("exit").success());
+    stop_cleanly(&mut restarted);
 }
