@@ -107,6 +107,13 @@ fn parse_defaults(
     let bad = DescriptionError::BadDefaults;
     let defaults: Map<String, Value> =
         serde_json::from_str(text).map_err(|error| bad(error.to_string()))?;
+    let declared = property_names(input_schema);
+    if let Some(unknown) = defaults
+        .keys()
+        .find(|name| !declared.is_empty() && !declared.contains(name))
+    {
+        return Err(bad(format!("{unknown:?} is not an input")));
+    }
     let mut partial_schema = input_schema.clone();
     if let Some(schema) = partial_schema.as_object_mut() {
         schema.remove("required");
@@ -132,4 +139,61 @@ fn property_names(schema: &Value) -> Vec<String> {
         .and_then(Value::as_object)
         .map(|properties| properties.keys().cloned().collect())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guest() -> GuestDescription {
+        GuestDescription {
+            name: "Square".into(),
+            version: "1.0.0".into(),
+            description: "x²".into(),
+            input_schema: r#"{"type":"object","properties":{"x":{"type":"array","items":{"type":"number"}}},"required":["x"]}"#.into(),
+            output_schema: r#"{"type":"object","properties":{"y":{"type":"array","items":{"type":"number"}}}}"#.into(),
+            default_inputs: r#"{"x":[2.0]}"#.into(),
+            has_jacobian: false,
+        }
+    }
+
+    #[test]
+    fn a_sound_description_is_accepted_with_its_names() {
+        let discipline = Discipline::check(guest()).expect("valid");
+        assert_eq!(
+            (discipline.input_names, discipline.output_names),
+            (vec!["x".to_owned()], vec!["y".to_owned()])
+        );
+    }
+
+    #[test]
+    fn every_flaw_of_a_description_is_named() {
+        type Spoil = fn(&mut GuestDescription);
+        let cases: [(Spoil, &str); 7] = [
+            (|d| d.name = "with space".into(), "discipline name"),
+            (|d| d.version = " ".into(), "version"),
+            (|d| d.input_schema = "{".into(), "input schema"),
+            (
+                |d| d.output_schema = r#"{"type":"array"}"#.into(),
+                "output schema",
+            ),
+            (
+                |d| d.default_inputs = r#"{"x":["two"]}"#.into(),
+                "default inputs",
+            ),
+            (|d| d.default_inputs = "[1]".into(), "default inputs"),
+            (
+                |d| d.default_inputs = r#"{"z":[1.0]}"#.into(),
+                "\"z\" is not an input",
+            ),
+        ];
+        for (spoil, named) in cases {
+            let mut description = guest();
+            spoil(&mut description);
+            let error = Discipline::check(description)
+                .expect_err("refused")
+                .to_string();
+            assert!(error.contains(named), "{error}");
+        }
+    }
 }
