@@ -298,6 +298,7 @@ fn start_server(
         .build()?;
     let application = server.block_on(Application::build(config.clone()))?;
     let address = application.address();
+    server.block_on(application.readiness());
     server.spawn(application.run_until_stopped(std::future::pending()));
     Ok((server, address, config))
 }

@@ -32,6 +32,8 @@ pub struct Config {
     pub http: HttpSettings,
     /// Asynchronous jobs.
     pub jobs: JobSettings,
+    /// Module discovery, deployment and hot reload.
+    pub modules: ModuleSettings,
     /// Logging.
     pub log: LogSettings,
 }
@@ -125,6 +127,22 @@ impl Default for JobSettings {
     }
 }
 
+/// Module discovery, deployment and hot reload.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModuleSettings {
+    /// Watch the modules directory and pick up added, replaced and removed files.
+    pub watch: bool,
+    /// How long the directory must stay quiet before a burst of changes is applied, e.g.
+    /// "250ms" (a file being copied in is loaded once, complete).
+    #[serde(with = "humantime_serde")]
+    pub reload_debounce: Duration,
+    /// Modules compiled at once (default: the number of cores).
+    pub compile_threads: usize,
+    /// Largest module accepted by `POST /processes`, in bytes.
+    pub max_bytes: u64,
+}
+
 /// HTTP settings.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -169,6 +187,7 @@ impl Default for Config {
             execution: ExecutionSettings::default(),
             http: HttpSettings::default(),
             jobs: JobSettings::default(),
+            modules: ModuleSettings::default(),
             log: LogSettings::default(),
         }
     }
@@ -209,6 +228,17 @@ impl Default for ExecutionSettings {
         Self {
             concurrency: cores,
             queue: 256,
+        }
+    }
+}
+
+impl Default for ModuleSettings {
+    fn default() -> Self {
+        Self {
+            watch: true,
+            reload_debounce: Duration::from_millis(250),
+            compile_threads: std::thread::available_parallelism().map_or(2, usize::from),
+            max_bytes: 256 * MIB,
         }
     }
 }
@@ -277,6 +307,9 @@ impl Config {
         }
         if self.jobs.gc_interval.is_zero() {
             return invalid("jobs.gc_interval must be positive");
+        }
+        if self.modules.compile_threads == 0 {
+            return invalid("modules.compile_threads must be at least 1");
         }
         if self.sandbox.epoch_tick.is_zero() {
             return invalid("sandbox.epoch_tick must be positive");

@@ -9,6 +9,7 @@ pub mod execution;
 pub mod files;
 pub mod http;
 pub mod limits;
+pub mod local;
 pub mod problem;
 pub mod registry;
 pub mod sandbox;

@@ -6,8 +6,12 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::execution::{ExecutionError, ExecutionFacts};
+use crate::registry::ModuleRejection;
 use crate::sandbox::SandboxError;
 
+/// OGC API – Processes Part 2's exception for deploying a process that already exists.
+const OGC_DUPLICATED_PROCESS: &str =
+    "http://www.opengis.net/def/exceptions/ogcapi-processes-2/1.0/duplicated-process";
 /// The `type` URI of OGC API – Processes' own exception for an unknown process.
 const OGC_NO_SUCH_PROCESS: &str =
     "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/no-such-process";
@@ -73,11 +77,25 @@ pub enum ProblemKind {
     ModuleUnavailable,
     /// The job's results were removed by garbage collection.
     Expired,
+    /// The server is still discovering its modules.
+    NotReady,
+    /// A deployed file is not a WebAssembly component.
+    NotAComponent,
+    /// A deployed component does not implement the discipline contract.
+    WrongContract,
+    /// A deployed component's `describe()` failed.
+    DescribeFailed,
+    /// A deployed component describes itself unusably.
+    InvalidDescription,
+    /// Another module already provides this process and version.
+    DuplicatedProcess,
+    /// A replacement provides another process than the one it replaces.
+    ProcessMismatch,
 }
 
 impl ProblemKind {
     /// All kinds, for the documentation endpoint.
-    pub const ALL: [Self; 26] = [
+    pub const ALL: [Self; 33] = [
         Self::NoSuchProcess,
         Self::NotFound,
         Self::MethodNotAllowed,
@@ -104,6 +122,13 @@ impl ProblemKind {
         Self::WorkerLost,
         Self::ModuleUnavailable,
         Self::Expired,
+        Self::NotReady,
+        Self::NotAComponent,
+        Self::WrongContract,
+        Self::DescribeFailed,
+        Self::InvalidDescription,
+        Self::DuplicatedProcess,
+        Self::ProcessMismatch,
     ];
 
     /// The short name used in the `type` URI.
@@ -135,6 +160,13 @@ impl ProblemKind {
             Self::WorkerLost => "worker-lost",
             Self::ModuleUnavailable => "module-unavailable",
             Self::Expired => "expired",
+            Self::NotReady => "not-ready",
+            Self::NotAComponent => "not-a-component",
+            Self::WrongContract => "wrong-contract",
+            Self::DescribeFailed => "describe-failed",
+            Self::InvalidDescription => "invalid-description",
+            Self::DuplicatedProcess => "duplicated-process",
+            Self::ProcessMismatch => "process-mismatch",
         }
     }
 
@@ -145,6 +177,7 @@ impl ProblemKind {
             Self::NoSuchProcess => OGC_NO_SUCH_PROCESS.to_owned(),
             Self::NoSuchJob => OGC_NO_SUCH_JOB.to_owned(),
             Self::ResultNotReady => OGC_RESULT_NOT_READY.to_owned(),
+            Self::DuplicatedProcess => OGC_DUPLICATED_PROCESS.to_owned(),
             other => format!("/problems/{}", other.slug()),
         }
     }
@@ -174,8 +207,14 @@ impl ProblemKind {
             | Self::DeadlineExceeded
             | Self::MemoryLimit
             | Self::OutputTooLarge => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::ServerBusy => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Cancelled => StatusCode::CONFLICT,
+            Self::ServerBusy | Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Cancelled | Self::DuplicatedProcess | Self::ProcessMismatch => {
+                StatusCode::CONFLICT
+            }
+            Self::NotAComponent
+            | Self::WrongContract
+            | Self::DescribeFailed
+            | Self::InvalidDescription => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -209,6 +248,13 @@ impl ProblemKind {
             Self::WorkerLost => "Worker lost",
             Self::ModuleUnavailable => "Module unavailable",
             Self::Expired => "Results expired",
+            Self::NotReady => "Not ready",
+            Self::NotAComponent => "Not a WebAssembly component",
+            Self::WrongContract => "Wrong contract",
+            Self::DescribeFailed => "describe() failed",
+            Self::InvalidDescription => "Invalid self-description",
+            Self::DuplicatedProcess => "Duplicated process",
+            Self::ProcessMismatch => "Process mismatch",
         }
     }
 
@@ -222,7 +268,9 @@ impl ProblemKind {
                 "The body is not valid JSON or not of the documented shape; `pointer` names the member."
             }
             Self::PayloadTooLarge => "The body is larger than the server's configured maximum.",
-            Self::UnsupportedMediaType => "Send the body as application/json.",
+            Self::UnsupportedMediaType => {
+                "Send the body as application/json (application/wasm to deploy a module)."
+            }
             Self::InvalidInput => {
                 "An input fails the process's input schema, or is not one of its inputs; `pointer` names it. Nothing ran."
             }
@@ -272,6 +320,27 @@ impl ProblemKind {
             Self::ModuleUnavailable => "The module the job was submitted for is no longer served.",
             Self::Expired => {
                 "The job finished long enough ago (jobs.retention), or results took too much room (jobs.max_result_bytes): its results and logs were removed; its status remains."
+            }
+            Self::NotReady => {
+                "The server is still discovering its modules (GET /ready turns 200 when done). Retry after the Retry-After delay."
+            }
+            Self::NotAComponent => {
+                "The deployed file is not a WebAssembly component (a core module, or not WebAssembly at all). Build it for wasm32-wasip2 with the guest SDK. Nothing was stored."
+            }
+            Self::WrongContract => {
+                "The component does not export the discipline contract disciplines:discipline@0.1.0, or imports what this server does not offer. Nothing was stored."
+            }
+            Self::DescribeFailed => {
+                "The component's describe() trapped, ran past a limit or returned an error; `detail` says which. Nothing was stored."
+            }
+            Self::InvalidDescription => {
+                "The component's self-description is unusable: its name, version, a schema, or default inputs that fail their own schema. Nothing was stored."
+            }
+            Self::DuplicatedProcess => {
+                "Another module already provides this process at this version. Bump the version, or replace it with PUT /processes/{id}@{version}. Nothing was stored."
+            }
+            Self::ProcessMismatch => {
+                "A replacement (PUT /processes/{id}) must provide the process it replaces. Nothing was stored."
             }
         }
     }
@@ -355,6 +424,29 @@ impl Problem {
     }
 }
 
+impl From<ModuleRejection> for Problem {
+    /// The problem a refused module is reported as, by the server and by
+    /// `disciplines modules validate` alike.
+    fn from(rejection: ModuleRejection) -> Self {
+        let kind = match &rejection {
+            ModuleRejection::NotAComponent(_) => ProblemKind::NotAComponent,
+            ModuleRejection::WrongContract(_) => ProblemKind::WrongContract,
+            ModuleRejection::DescribeFailed(_) => ProblemKind::DescribeFailed,
+            ModuleRejection::InvalidDescription(_) => ProblemKind::InvalidDescription,
+        };
+        Self::new(kind, rejection.to_string())
+    }
+}
+
+/// `slug: detail`, the one line the command line prints.
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind.slug(), self.detail)
+    }
+}
+
+impl std::error::Error for Problem {}
+
 impl Problem {
     /// The problem document as JSON, as sent and as stored with a failed job.
     pub fn to_json(&self) -> String {
@@ -394,7 +486,7 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if self.kind == ProblemKind::ServerBusy {
+        if self.kind.status() == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response

@@ -11,24 +11,27 @@ use crate::config::Config;
 use crate::execution::Executor;
 use crate::files::Uploads;
 use crate::http::{self, AppState, Shared};
-use crate::registry::Registry;
+use crate::registry::{self, Registry, Watch};
 use crate::sandbox::Sandbox;
 use crate::scheduler::Scheduler;
 use crate::scheduler::collector::{self, Retention};
 use crate::store::JobStore;
 use crate::workspace::WorkspacePool;
 
-/// A server bound to its address, with its modules discovered, not yet serving.
+/// A server bound to its address, discovering its modules, not yet serving.
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     address: SocketAddr,
     scheduler: Arc<Scheduler>,
     shutdown_grace: std::time::Duration,
+    registry: Arc<Registry>,
+    _watch: Option<Watch>,
 }
 
 impl Application {
-    /// Sets up the sandbox, discovers the modules, and binds the listener.
+    /// Sets up the sandbox, starts discovering the modules (`/ready` answers 200 once done),
+    /// and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let policy = config.limit_policy();
         let sandbox =
@@ -41,14 +44,27 @@ impl Application {
                         config.workspaces_dir().display()
                     )
                 })?;
-        let registry = {
-            let sandbox = sandbox.clone();
-            let modules_dir = config.modules_dir.clone();
-            let limits = policy.default;
-            tokio::task::spawn_blocking(move || Registry::discover(&sandbox, &modules_dir, &limits))
-                .await
-                .context("discovering modules")?
+        std::fs::create_dir_all(&config.modules_dir).with_context(|| {
+            format!(
+                "creating the modules directory {}",
+                config.modules_dir.display()
+            )
+        })?;
+        let registry = Arc::new(Registry::new(
+            sandbox.clone(),
+            &config.modules_dir,
+            policy.default,
+            config.modules.compile_threads,
+        ));
+        let watch = if config.modules.watch {
+            Some(
+                registry::watch(&registry, config.modules.reload_debounce)
+                    .with_context(|| format!("watching {}", config.modules_dir.display()))?,
+            )
+        } else {
+            None
         };
+        start_discovery(registry.clone());
         let executor = Arc::new(
             Executor::new(
                 sandbox.clone(),
@@ -59,7 +75,6 @@ impl Application {
             )
             .context("starting the guest threads")?,
         );
-        let registry = Arc::new(registry);
         let database = config.jobs_database();
         let store = JobStore::open(&database)
             .await
@@ -96,11 +111,12 @@ impl Application {
         let state = AppState::new(Shared {
             uploads,
             queue_gauge: Default::default(),
-            registry,
+            registry: registry.clone(),
             executor,
             store,
             scheduler: scheduler.clone(),
             max_queued_jobs: config.jobs.max_queued,
+            max_module_bytes: config.modules.max_bytes,
             limits: policy,
         });
         let router = http::router(state, config.http.max_body_bytes);
@@ -114,7 +130,15 @@ impl Application {
             address,
             scheduler,
             shutdown_grace: config.jobs.shutdown_grace,
+            registry,
+            _watch: watch,
         })
+    }
+
+    /// Completes when the first discovery of the modules has finished (`/ready` then answers 200).
+    pub fn readiness(&self) -> impl Future<Output = ()> + Send + 'static {
+        let registry = self.registry.clone();
+        async move { registry.wait_ready().await }
     }
 
     /// The address the server listens on (the real port when 0 was asked for).
@@ -145,4 +169,21 @@ impl Application {
         self.scheduler.hand_back_running().await;
         Ok(())
     }
+}
+
+/// Discovers the modules off the async runtime; the registry turns ready when done.
+fn start_discovery(registry: Arc<Registry>) {
+    tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        registry.discover();
+        let catalog = registry.catalog();
+        tracing::info!(
+            modules = catalog.modules().len(),
+            processes = catalog.newest().count(),
+            compiled = registry.counters().compiled(),
+            from_cache = registry.counters().cached(),
+            elapsed = ?started.elapsed(),
+            "discovery finished: ready"
+        );
+    });
 }

@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::helpers::guest;
+use crate::helpers::{guest, wait_until_ready_blocking};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_disciplines");
 
@@ -128,6 +128,9 @@ fn start_server_with(
         .strip_prefix("listening on ")
         .expect("the address line")
         .to_owned();
+    std::thread::scope(|scope| {
+        scope.spawn(|| wait_until_ready_blocking(&address));
+    });
     (server, address)
 }
 

@@ -57,17 +57,26 @@ async fn broken_files_are_listed_and_never_stop_the_server() {
         "{core}"
     );
     let twin = module(&modules, "twin.wasm");
+    assert_eq!(twin["status"], "duplicate", "{twin}");
     assert!(
         twin["error"]
             .as_str()
-            .is_some_and(|e| e.contains("already provided")),
+            .is_some_and(|e| e.contains("same bytes as sellar1.wasm")),
         "{twin}"
     );
 
     let ready = restarted.get("/ready").await.body;
     assert_eq!(
-        (ready["processes"].as_u64(), ready["brokenModules"].as_u64()),
-        (Some(1), Some(3))
+        (
+            ready["processes"].as_u64(),
+            ready["brokenModules"].as_u64(),
+            ready["modulesCompiled"]
+                .as_u64()
+                .zip(ready["modulesFromCache"].as_u64())
+                .map(|(a, b)| a + b),
+        ),
+        (Some(1), Some(2), Some(1)),
+        "the twin's bytes are loaded once: {ready}"
     );
     assert_eq!(
         restarted
@@ -96,6 +105,15 @@ async fn a_restart_loads_compiled_code_from_the_cache() {
         false,
         "{first_modules}"
     );
+    let first_ready = first.get("/ready").await.body;
+    assert_eq!(
+        (
+            first_ready["modulesCompiled"].as_u64(),
+            first_ready["modulesFromCache"].as_u64()
+        ),
+        (Some(1), Some(0)),
+        "{first_ready}"
+    );
     drop(first);
     let second = start(config, data_dir, modules_dir).await;
     let second_modules = second.get("/modules").await.body;
@@ -103,6 +121,15 @@ async fn a_restart_loads_compiled_code_from_the_cache() {
         module(&second_modules, "sellar2.wasm")["fromCache"],
         true,
         "{second_modules}"
+    );
+    let second_ready = second.get("/ready").await.body;
+    assert_eq!(
+        (
+            second_ready["modulesCompiled"].as_u64(),
+            second_ready["modulesFromCache"].as_u64()
+        ),
+        (Some(0), Some(1)),
+        "no recompilation at restart: {second_ready}"
     );
     assert_eq!(
         second

@@ -125,6 +125,7 @@ pub async fn start(
     tokio::spawn(application.run_until_stopped(async {
         let _ = stopped.await;
     }));
+    wait_until_ready(&address).await;
     TestApp {
         address,
         client: reqwest::Client::new(),
@@ -160,14 +161,31 @@ impl TestApp {
 
     /// POST raw bytes with a content type.
     pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Reply {
+        self.send_raw(reqwest::Method::POST, path, content_type, body)
+            .await
+    }
+
+    /// PUT raw bytes with a content type.
+    pub async fn put_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Reply {
+        self.send_raw(reqwest::Method::PUT, path, content_type, body)
+            .await
+    }
+
+    async fn send_raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Reply {
         let response = self
             .client
-            .post(format!("{}{path}", self.address))
+            .request(method, format!("{}{path}", self.address))
             .header("content-type", content_type)
             .body(body)
             .send()
             .await
-            .expect("POST");
+            .expect("request");
         reply(response).await
     }
 
@@ -241,6 +259,27 @@ async fn reply(response: reqwest::Response) -> Reply {
     }
 }
 
+/// Polls `path` until `accept` holds for its reply (at most 20 s).
+pub async fn eventually(
+    app: &TestApp,
+    path: &str,
+    what: &str,
+    accept: impl Fn(u16, &Value) -> bool,
+) {
+    let started = std::time::Instant::now();
+    loop {
+        let reply = app.get(path).await;
+        if accept(reply.status.as_u16(), &reply.body) {
+            return;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{what} never happened: {reply:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// Reads a reference file of GEMSEO's answers.
 pub fn reference(name: &str) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -249,4 +288,36 @@ pub fn reference(name: &str) -> Value {
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
     serde_json::from_str(&text).expect("reference JSON")
+}
+
+/// Polls `GET /ready` until the server has discovered its modules (at most 60 s).
+pub async fn wait_until_ready(address: &str) {
+    let started = std::time::Instant::now();
+    let client = reqwest::Client::new();
+    loop {
+        let status = client
+            .get(format!("{address}/ready"))
+            .send()
+            .await
+            .map(|response| response.status());
+        match status {
+            Ok(StatusCode::OK) => return,
+            Ok(StatusCode::SERVICE_UNAVAILABLE) | Err(_) => {}
+            Ok(other) => panic!("GET /ready answered {other}"),
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the server never became ready"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// The same wait, for synchronous tests of the binary.
+pub fn wait_until_ready_blocking(address: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(wait_until_ready(address));
 }

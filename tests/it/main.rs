@@ -1,12 +1,14 @@
 //! The integration tests: one binary, real servers on port 0, real components built from source.
 
 mod cli;
+mod deploy;
 mod discovery;
 mod examples;
 mod files;
 mod helpers;
 mod jobs;
 mod limits;
+mod reload;
 mod requests;
 mod sandbox;
 mod webhooks;

@@ -199,7 +199,10 @@ impl Executor {
         let limits = self.describe_limits;
         let key = canonical.clone();
         let described = self
-            .on_guest_thread(move || registry::describe(&sandbox, &component, key, &limits))
+            .on_guest_thread(move || {
+                registry::describe(&sandbox, &component, key, &limits)
+                    .map_err(|rejection| rejection.to_string())
+            })
             .await?
             .and_then(|described| described);
         Ok(described.map(|discipline| {

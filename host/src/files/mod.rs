@@ -4,7 +4,7 @@ mod path;
 mod uploads;
 
 pub use path::{BadPath, WorkspacePath, open_inside};
-pub use uploads::{UploadError, UploadInfo, Uploads};
+pub use uploads::{UploadError, UploadInfo, Uploads, stream_to_file};
 
 use std::path::Path;
 

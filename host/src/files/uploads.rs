@@ -62,7 +62,7 @@ impl Uploads {
     ) -> Result<UploadInfo, UploadError> {
         let id = Uuid::new_v4();
         let partial = self.dir.join(format!("{id}.partial"));
-        let result = self.write(&partial, body).await;
+        let result = stream_to_file(&partial, body, self.max_bytes).await;
         let (size, sha256) = match result {
             Ok(written) => written,
             Err(error) => {
@@ -82,27 +82,6 @@ impl Uploads {
         Ok(info)
     }
 
-    async fn write<E: std::fmt::Display>(
-        &self,
-        path: &Path,
-        mut body: impl Stream<Item = Result<axum::body::Bytes, E>> + Unpin,
-    ) -> Result<(u64, String), UploadError> {
-        let mut file = tokio::fs::File::create(path).await?;
-        let mut hasher = Sha256::new();
-        let mut size = 0u64;
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|error| UploadError::Interrupted(error.to_string()))?;
-            size += chunk.len() as u64;
-            if size > self.max_bytes {
-                return Err(UploadError::TooLarge(self.max_bytes));
-            }
-            hasher.update(&chunk);
-            file.write_all(&chunk).await?;
-        }
-        file.flush().await?;
-        Ok((size, hex::encode(hasher.finalize())))
-    }
-
     /// An upload's metadata, if it exists.
     pub async fn info(&self, id: Uuid) -> Option<UploadInfo> {
         let metadata = tokio::fs::read(self.dir.join(format!("{id}.json")))
@@ -119,4 +98,27 @@ impl Uploads {
     pub fn blob(&self, id: Uuid) -> PathBuf {
         self.dir.join(format!("{id}.bin"))
     }
+}
+
+/// Streams `body` into a new file at `path`, hashing as it goes; at most `max_bytes`. The caller
+/// removes the file on failure.
+pub async fn stream_to_file<E: std::fmt::Display>(
+    path: &Path,
+    mut body: impl Stream<Item = Result<axum::body::Bytes, E>> + Unpin,
+    max_bytes: u64,
+) -> Result<(u64, String), UploadError> {
+    let mut file = tokio::fs::File::create(path).await?;
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|error| UploadError::Interrupted(error.to_string()))?;
+        size += chunk.len() as u64;
+        if size > max_bytes {
+            return Err(UploadError::TooLarge(max_bytes));
+        }
+        hasher.update(&chunk);
+        file.write_all(&chunk).await?;
+    }
+    file.flush().await?;
+    Ok((size, hex::encode(hasher.finalize())))
 }

@@ -151,7 +151,7 @@ impl Common {
         id: &str,
         body: &ExecuteBody<Inputs>,
     ) -> Result<Self, Problem> {
-        let process = find_process(state, id)?.clone();
+        let process = find_process(state, id)?;
         let discipline = discipline_for(state, &process, &body.options).await?;
         let selected = selected_outputs(&discipline, body.outputs.as_ref())?;
         let linearize = body

@@ -6,16 +6,19 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::processes::require_ready;
 use crate::problem::{Problem, ProblemKind};
 
-/// The OGC API – Processes 1.0 conformance classes this server implements.
-const CONFORMANCE: [&str; 6] = [
+/// The OGC API – Processes conformance classes this server implements (Part 2 with WebAssembly
+/// components as the package).
+const CONFORMANCE: [&str; 7] = [
     "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/json",
     "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/ogc-process-description",
     "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/job-list",
     "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/dismiss",
     "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/callback",
+    "http://www.opengis.net/spec/ogcapi-processes-2/1.0/conf/deploy-replace-undeploy",
 ];
 
 pub(super) fn router() -> Router<AppState> {
@@ -52,21 +55,26 @@ async fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Ready once discovery has finished (the server binds only after it).
-async fn ready(State(state): State<AppState>) -> Json<Value> {
-    let modules = state.registry.modules();
+/// 200 once the first discovery has finished, 503 not-ready before.
+async fn ready(State(state): State<AppState>) -> Result<Json<Value>, Problem> {
+    require_ready(&state)?;
+    let catalog = state.registry.catalog();
     let (running, waiting) = state.executor.load();
-    let broken = modules
+    let broken = catalog
+        .modules()
         .iter()
         .filter(|module| module.status == "broken")
         .count();
-    Json(json!({
+    let counters = state.registry.counters();
+    Ok(Json(json!({
         "status": "ready",
-        "processes": state.registry.processes().count(),
+        "processes": catalog.newest().count(),
         "brokenModules": broken,
+        "modulesCompiled": counters.compiled(),
+        "modulesFromCache": counters.cached(),
         "executions": {"running": running, "waiting": waiting},
         "jobs": {"running": state.scheduler.running_count()},
-    }))
+    })))
 }
 
 async fn problem_type(Path(slug): Path<String>) -> Result<Json<Value>, Problem> {

@@ -1,5 +1,6 @@
 //! The HTTP API, shaped on OGC API – Processes 1.0: each area owns its router.
 
+mod deploy;
 mod execute;
 mod extract;
 mod files;
@@ -38,6 +39,8 @@ pub struct Shared {
     pub scheduler: Arc<Scheduler>,
     /// The most jobs that may wait; past it, submissions get 503.
     pub max_queued_jobs: u64,
+    /// The largest module `POST /processes` accepts, in bytes.
+    pub max_module_bytes: u64,
     /// Uploaded files.
     pub uploads: Uploads,
     /// The queue length, for the cap, without a count per submission.

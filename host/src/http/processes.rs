@@ -1,4 +1,5 @@
-//! `GET /processes`, `GET /processes/{id}` (OGC process list and description) and `GET /modules`.
+//! `GET /processes`, `GET /processes/{id}` (OGC process list and description; `{id}` may pin a
+//! version or the exact bytes), the deployment routes of `deploy.rs`, and `GET /modules`.
 
 use std::sync::Arc;
 
@@ -9,28 +10,35 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::AppState;
+use super::deploy;
 use super::extract::parse_json;
 use crate::discipline::Discipline;
 use crate::problem::{Problem, ProblemKind};
-use crate::registry::Process;
+use crate::registry::{Catalog, Process, ProcessRef};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route("/processes", get(list_processes))
-        .route("/processes/{id}", get(describe_process))
+        .route("/processes", get(list_processes).post(deploy::deploy))
+        .route(
+            "/processes/{id}",
+            get(describe_process)
+                .put(deploy::replace)
+                .delete(deploy::undeploy),
+        )
         .route("/modules", get(list_modules))
 }
 
-async fn list_processes(State(state): State<AppState>) -> Json<Value> {
-    let processes: Vec<Value> = state
-        .registry
-        .processes()
-        .map(|process| summary(&process.discipline, process))
+async fn list_processes(State(state): State<AppState>) -> Result<Json<Value>, Problem> {
+    require_ready(&state)?;
+    let catalog = state.registry.catalog();
+    let processes: Vec<Value> = catalog
+        .newest()
+        .map(|process| summary(&catalog, process))
         .collect();
-    Json(json!({
+    Ok(Json(json!({
         "processes": processes,
         "links": [{"href": "/processes", "rel": "self", "type": "application/json"}],
-    }))
+    })))
 }
 
 #[derive(Deserialize)]
@@ -49,18 +57,38 @@ async fn describe_process(
         None => Map::new(),
         Some(text) => parse_json(text.as_bytes())?,
     };
-    let discipline = discipline_for(&state, process, &options).await?;
-    Ok(Json(description(&discipline, process)))
+    let discipline = discipline_for(&state, &process, &options).await?;
+    let catalog = state.registry.catalog();
+    Ok(Json(description(&catalog, &discipline, &process)))
 }
 
-/// Finds a process or answers OGC's no-such-process.
-pub(super) fn find_process<'a>(state: &'a AppState, id: &str) -> Result<&'a Arc<Process>, Problem> {
-    state.registry.process(id).ok_or_else(|| {
-        Problem::new(
-            ProblemKind::NoSuchProcess,
-            format!("no process has the id {id:?}"),
-        )
-    })
+/// Finds the module `id` names (`name`, `name@version` or `name@sha256:…`), or answers OGC's
+/// no-such-process.
+pub(super) fn find_process(state: &AppState, id: &str) -> Result<Arc<Process>, Problem> {
+    require_ready(state)?;
+    let reference = ProcessRef::parse(id);
+    state
+        .registry
+        .catalog()
+        .resolve(&reference)
+        .cloned()
+        .ok_or_else(|| {
+            Problem::new(
+                ProblemKind::NoSuchProcess,
+                format!("no process has the id {id:?}"),
+            )
+        })
+}
+
+/// Answers 503 not-ready while the first discovery runs: an unknown id might yet exist.
+pub(super) fn require_ready(state: &AppState) -> Result<(), Problem> {
+    if state.registry.is_ready() {
+        return Ok(());
+    }
+    Err(Problem::new(
+        ProblemKind::NotReady,
+        "the server is still discovering its modules",
+    ))
 }
 
 /// The process's description for these options, asking the guest when not yet known.
@@ -80,10 +108,18 @@ pub(super) async fn discipline_for(
 }
 
 async fn list_modules(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({ "modules": state.registry.modules() }))
+    let catalog = state.registry.catalog();
+    Json(json!({ "modules": catalog.modules() }))
 }
 
-fn summary(discipline: &Discipline, process: &Process) -> Value {
+/// The OGC process summary of a module, extended with its digest and every version on offer.
+pub(super) fn summary(catalog: &Catalog, process: &Process) -> Value {
+    let discipline = &process.discipline;
+    let versions: Vec<&str> = catalog
+        .versions(&discipline.name)
+        .iter()
+        .map(|other| other.discipline.version.as_str())
+        .collect();
     let href = format!("/processes/{}", discipline.name);
     json!({
         "id": discipline.name,
@@ -93,6 +129,7 @@ fn summary(discipline: &Discipline, process: &Process) -> Value {
         "jobControlOptions": ["sync-execute", "async-execute", "dismiss"],
         "outputTransmission": ["value"],
         "moduleDigest": process.digest.to_string(),
+        "versions": versions,
         "links": [{
             "href": href,
             "rel": "http://www.opengis.net/def/rel/ogc/1.0/processes",
@@ -103,8 +140,8 @@ fn summary(discipline: &Discipline, process: &Process) -> Value {
 }
 
 /// An OGC process description, extended with the whole schemas, defaults and module digest.
-fn description(discipline: &Discipline, process: &Process) -> Value {
-    let mut document = summary(discipline, process);
+fn description(catalog: &Catalog, discipline: &Discipline, process: &Process) -> Value {
+    let mut document = summary(catalog, process);
     let inputs: Map<String, Value> = property_schemas(&discipline.input_schema)
         .map(|(name, schema)| {
             let has_default = discipline.default_inputs.contains_key(name);

@@ -1,26 +1,51 @@
-//! The processes this server offers: components discovered in the modules directory.
+//! The processes this server offers: components in the modules directory, discovered at start,
+//! deployed or undeployed over REST, and reloaded when the directory changes.
+//!
+//! The live catalogue is an immutable [`Catalog`] swapped whole: a request or an execution holds
+//! the `Arc<Process>` it started with, so changes never disturb what is in flight.
+
+mod catalog;
+mod deploy;
+mod loader;
+mod reference;
+mod scan;
+mod watch;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use serde::Serialize;
+use arc_swap::ArcSwap;
 use serde_json::{Map, Value};
+
+pub use catalog::{Catalog, ModuleStatus};
+pub use deploy::{DeployError, Deployed};
+pub use loader::{LoadCounters, Loader, ModuleRejection, describe};
+pub use reference::{Pin, ProcessRef, compare_versions};
+pub use watch::{Watch, watch};
 
 use crate::discipline::{Discipline, ModuleDigest};
 use crate::limits::ExecutionLimits;
-use crate::sandbox::{
-    Call, CallOutput, CancelFlag, IgnoreProgress, LoadedComponent, Provenance, Sandbox,
-};
+use crate::sandbox::{LoadedComponent, Sandbox};
 
 /// How many option sets each process remembers the description of.
 const DESCRIPTIONS_PER_PROCESS: usize = 64;
 
-/// Every module found, and the processes the good ones provide.
-#[derive(Default)]
+/// The live catalogue of processes and the modules directory it mirrors.
 pub struct Registry {
-    processes: BTreeMap<String, Arc<Process>>,
-    modules: Vec<ModuleStatus>,
+    catalog: ArcSwap<Catalog>,
+    /// One change at a time: rescans, deployments and undeployments.
+    changes: Mutex<()>,
+    dir: PathBuf,
+    sandbox: Arc<Sandbox>,
+    /// Limits of `describe()` calls made while loading.
+    limits: ExecutionLimits,
+    /// Modules compiled at once.
+    compile_threads: usize,
+    /// Compilations for deployments, bounded like discovery's.
+    pub compile_permits: tokio::sync::Semaphore,
+    counters: LoadCounters,
+    ready: tokio::sync::watch::Sender<bool>,
 }
 
 /// A discipline ready to run.
@@ -35,83 +60,79 @@ pub struct Process {
     with_options: Mutex<HashMap<String, Arc<Discipline>>>,
 }
 
-/// What discovery made of one file.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ModuleStatus {
-    /// File name within the modules directory.
-    pub file: String,
-    /// Digest of its bytes, when it could be read.
-    pub digest: Option<String>,
-    /// `ready` or `broken`.
-    pub status: &'static str,
-    /// The process it provides, when ready.
-    pub process_id: Option<String>,
-    /// Whether its compiled code came from the artifact cache, when ready.
-    pub from_cache: Option<bool>,
-    /// Why it is broken, when broken.
-    pub error: Option<String>,
-}
-
 impl Registry {
-    /// Loads every `*.wasm` file of `dir`. A broken file is logged and listed, never fatal.
-    /// Blocking: call it off the async runtime.
-    pub fn discover(sandbox: &Sandbox, dir: &Path, limits: &ExecutionLimits) -> Self {
-        let mut registry = Self::default();
-        for path in wasm_files(dir) {
-            let file = path
-                .file_name()
-                .map(|name| name.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let status = match load_process(sandbox, &path, limits) {
-                Ok(process) => registry.add(file, process),
-                Err((digest, error)) => broken(file, digest, error),
-            };
-            match &status.error {
-                Some(error) => tracing::error!(file = %status.file, %error, "module is broken"),
-                None => {
-                    tracing::info!(file = %status.file, process = ?status.process_id, cached = ?status.from_cache, "module ready")
-                }
-            }
-            registry.modules.push(status);
-        }
-        registry
-    }
-
-    fn add(&mut self, file: String, (process, provenance): (Process, Provenance)) -> ModuleStatus {
-        let id = process.discipline.name.clone();
-        let digest = process.digest.to_string();
-        if let Some(existing) = self.processes.get(&id) {
-            let error = format!(
-                "process {id:?} is already provided by module {}",
-                existing.digest
-            );
-            return broken(file, Some(digest), error);
-        }
-        self.processes.insert(id.clone(), Arc::new(process));
-        ModuleStatus {
-            file,
-            digest: Some(digest),
-            status: "ready",
-            process_id: Some(id),
-            from_cache: Some(provenance == Provenance::Cached),
-            error: None,
+    /// An empty registry over `dir`, not ready until [`Registry::discover`] has run.
+    pub fn new(
+        sandbox: Arc<Sandbox>,
+        dir: &Path,
+        limits: ExecutionLimits,
+        compile_threads: usize,
+    ) -> Self {
+        let compile_threads = compile_threads.max(1);
+        Self {
+            catalog: ArcSwap::default(),
+            changes: Mutex::default(),
+            dir: dir.to_owned(),
+            sandbox,
+            limits,
+            compile_threads,
+            compile_permits: tokio::sync::Semaphore::new(compile_threads),
+            counters: LoadCounters::default(),
+            ready: tokio::sync::watch::Sender::new(false),
         }
     }
 
-    /// The process with this id.
-    pub fn process(&self, id: &str) -> Option<&Arc<Process>> {
-        self.processes.get(id)
+    /// The modules directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
-    /// Every process, by id.
-    pub fn processes(&self) -> impl Iterator<Item = &Arc<Process>> {
-        self.processes.values()
+    /// The catalogue now; it never changes, later changes make a new one.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog.load_full()
     }
 
-    /// What discovery made of each file.
-    pub fn modules(&self) -> &[ModuleStatus] {
-        &self.modules
+    /// How many modules were compiled, and how many loaded from the artifact cache.
+    pub fn counters(&self) -> &LoadCounters {
+        &self.counters
+    }
+
+    /// The validation every module goes through.
+    pub fn loader(&self) -> Loader<'_> {
+        Loader {
+            sandbox: &self.sandbox,
+            limits: &self.limits,
+            counters: &self.counters,
+        }
+    }
+
+    /// First discovery: loads every module, then marks the registry ready. Blocking.
+    pub fn discover(&self) {
+        let _ = std::fs::remove_dir_all(self.staging_dir());
+        self.reconcile();
+        self.ready.send_replace(true);
+    }
+
+    /// Whether the first discovery has finished.
+    pub fn is_ready(&self) -> bool {
+        *self.ready.borrow()
+    }
+
+    /// Completes when the first discovery has finished.
+    pub async fn wait_ready(&self) {
+        let mut ready = self.ready.subscribe();
+        let _ = ready.wait_for(|ready| *ready).await;
+    }
+
+    /// Brings the catalogue in line with the directory: new and changed files are loaded,
+    /// removed ones dropped; unchanged files are not read. Blocking.
+    pub fn reconcile(&self) {
+        let Ok(_change) = self.changes.lock() else {
+            return;
+        };
+        let previous = self.catalog();
+        let files = scan::rescan(&self.dir, &previous, &self.loader(), self.compile_threads);
+        self.catalog.store(Arc::new(Catalog::build(files)));
     }
 }
 
@@ -140,83 +161,4 @@ impl Process {
 pub fn canonical_options(options: &Map<String, Value>) -> String {
     let sorted: BTreeMap<&String, &Value> = options.iter().collect();
     serde_json::to_string(&sorted).unwrap_or_else(|_| "{}".into())
-}
-
-/// Asks a component to describe itself for some options, and checks the answer.
-pub fn describe(
-    sandbox: &Sandbox,
-    component: &LoadedComponent,
-    options: String,
-    limits: &ExecutionLimits,
-) -> Result<Discipline, String> {
-    let report = sandbox.run(
-        component,
-        &Call::Describe { options },
-        limits,
-        None,
-        Box::new(IgnoreProgress),
-        &CancelFlag::default(),
-    );
-    match report.result {
-        Ok(CallOutput::Description(description)) => {
-            Discipline::check(description).map_err(|error| error.to_string())
-        }
-        Ok(_) => Err("describe returned something other than a description".into()),
-        Err(error) => Err(format!("describe failed: {error}")),
-    }
-}
-
-type LoadFailure = (Option<String>, String);
-
-fn load_process(
-    sandbox: &Sandbox,
-    path: &Path,
-    limits: &ExecutionLimits,
-) -> Result<(Process, Provenance), LoadFailure> {
-    let bytes = std::fs::read(path).map_err(|error| (None, format!("cannot read: {error}")))?;
-    let digest = ModuleDigest::of(&bytes);
-    let failed = |error: String| (Some(digest.to_string()), error);
-    let component = sandbox
-        .load(&bytes, &digest)
-        .map_err(|error| failed(error.to_string()))?;
-    let discipline = describe(sandbox, &component, "{}".into(), limits).map_err(failed)?;
-    let provenance = component.provenance;
-    let process = Process {
-        discipline: Arc::new(discipline),
-        component: Arc::new(component),
-        digest,
-        with_options: Mutex::default(),
-    };
-    Ok((process, provenance))
-}
-
-fn broken(file: String, digest: Option<String>, error: String) -> ModuleStatus {
-    ModuleStatus {
-        file,
-        digest,
-        status: "broken",
-        process_id: None,
-        from_cache: None,
-        error: Some(error),
-    }
-}
-
-fn wasm_files(dir: &Path) -> Vec<PathBuf> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(error) => {
-            tracing::error!(dir = %dir.display(), %error, "cannot read the modules directory");
-            return Vec::new();
-        }
-    };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| {
-            path.extension()
-                .is_some_and(|extension| extension == "wasm")
-                && path.is_file()
-        })
-        .collect();
-    files.sort();
-    files
 }

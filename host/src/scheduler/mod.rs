@@ -23,6 +23,7 @@ pub use events::{JobEvent, JobEvents};
 pub use request::{StoredDifferentiation, StoredLimits, StoredRequest};
 pub use webhooks::Subscriber;
 
+use crate::discipline::ModuleDigest;
 use crate::execution::{Computed, Executed, ExecutionRequest, Executor};
 use crate::files::WorkspacePath;
 use crate::problem::{Problem, ProblemKind};
@@ -185,6 +186,8 @@ impl Scheduler {
 
     async fn dispatch(self: Arc<Self>) {
         let mut stop = self.stop.subscribe();
+        // A job claimed before discovery has finished would find no module to run on.
+        self.registry.wait_ready().await;
         loop {
             if *stop.borrow() {
                 return;
@@ -346,10 +349,11 @@ impl Scheduler {
         job: &JobRecord,
         stored: StoredRequest,
     ) -> Result<(ExecutionRequest, Option<Vec<String>>), Problem> {
-        let process = self
-            .registry
-            .process(&job.process_id)
-            .filter(|process| process.digest.to_string() == job.module_digest)
+        let process = job
+            .module_digest
+            .parse::<ModuleDigest>()
+            .ok()
+            .and_then(|digest| self.registry.catalog().by_digest(&digest).cloned())
             .ok_or_else(|| {
                 Problem::new(
                     ProblemKind::ModuleUnavailable,
@@ -358,8 +362,7 @@ impl Scheduler {
                         job.process_id, job.module_digest
                     ),
                 )
-            })?
-            .clone();
+            })?;
         let discipline = match self.executor.describe(&process, &stored.options).await {
             Ok(Ok(discipline)) => discipline,
             Ok(Err(reason)) => return Err(Problem::new(ProblemKind::InvalidOptions, reason)),

@@ -1,0 +1,130 @@
+//! OGC API – Processes Part 2 (deploy, replace, undeploy) with WebAssembly components as the
+//! package: `POST /processes`, `PUT /processes/{id}` and `DELETE /processes/{id}`.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use uuid::Uuid;
+
+use super::AppState;
+use super::files::upload_problem;
+use super::processes::{require_ready, summary};
+use crate::files::stream_to_file;
+use crate::problem::{Problem, ProblemKind};
+use crate::registry::{DeployError, Deployed, ProcessRef};
+
+/// Media types a module may be sent as.
+const MODULE_MEDIA_TYPES: [&str; 2] = ["application/wasm", "application/octet-stream"];
+
+/// `POST /processes`: 201 and the process summary when deployed, 200 when these exact bytes
+/// already were.
+pub(super) async fn deploy(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    let deployed = receive(&state, &headers, body, None).await?;
+    let status = if deployed.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let discipline = &deployed.process.discipline;
+    let location = format!("/processes/{}@{}", discipline.name, discipline.version);
+    let document = summary(&state.registry.catalog(), &deployed.process);
+    Ok((status, [(header::LOCATION, location)], Json(document)).into_response())
+}
+
+/// `PUT /processes/{id}`: serves the module sent, then undeploys what `{id}` names (every
+/// version, or the one pinned). 204.
+pub(super) async fn replace(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<StatusCode, Problem> {
+    let reference = ProcessRef::parse(&id);
+    receive(&state, &headers, body, Some(reference)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /processes/{id}`: stops serving what `{id}` names; jobs already running finish on it,
+/// queued ones fail as module-unavailable. 204.
+pub(super) async fn undeploy(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    require_ready(&state)?;
+    let reference = ProcessRef::parse(&id);
+    let registry = state.registry.clone();
+    tokio::task::spawn_blocking(move || registry.undeploy(&reference))
+        .await
+        .map_err(Problem::internal)?
+        .map_err(deploy_problem)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Streams the body into the staging directory, then validates and serves it off the runtime.
+async fn receive(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    replacing: Option<ProcessRef>,
+) -> Result<Deployed, Problem> {
+    require_ready(state)?;
+    require_module_media_type(headers)?;
+    let staging = state.registry.staging_dir();
+    tokio::fs::create_dir_all(&staging)
+        .await
+        .map_err(Problem::internal)?;
+    let staged = staging.join(format!("{}.partial", Uuid::new_v4()));
+    if let Err(error) =
+        stream_to_file(&staged, body.into_data_stream(), state.max_module_bytes).await
+    {
+        let _ = tokio::fs::remove_file(&staged).await;
+        return Err(upload_problem(error));
+    }
+    let _compiling = state
+        .registry
+        .compile_permits
+        .acquire()
+        .await
+        .map_err(Problem::internal)?;
+    let registry = state.registry.clone();
+    tokio::task::spawn_blocking(move || registry.deploy(&staged, replacing.as_ref()))
+        .await
+        .map_err(Problem::internal)?
+        .map_err(deploy_problem)
+}
+
+fn require_module_media_type(headers: &HeaderMap) -> Result<(), Problem> {
+    let media_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(|value| value.trim().to_ascii_lowercase());
+    match media_type {
+        Some(media_type) if MODULE_MEDIA_TYPES.contains(&media_type.as_str()) => Ok(()),
+        other => Err(Problem::new(
+            ProblemKind::UnsupportedMediaType,
+            format!(
+                "a module is sent as application/wasm, not {}",
+                other.as_deref().unwrap_or("a body without Content-Type")
+            ),
+        )),
+    }
+}
+
+/// The problem a refused deployment is reported as.
+fn deploy_problem(error: DeployError) -> Problem {
+    let kind = match error {
+        DeployError::Rejected(rejection) => return Problem::from(rejection),
+        DeployError::Conflict(_) => ProblemKind::DuplicatedProcess,
+        DeployError::NoSuchProcess(_) => ProblemKind::NoSuchProcess,
+        DeployError::Mismatch { .. } => ProblemKind::ProcessMismatch,
+        DeployError::Io(_) => return Problem::internal(error),
+    };
+    Problem::new(kind, error.to_string())
+}
