@@ -1,4 +1,5 @@
-//! The command line: `serve` and `config`, errors as one line and a non-zero exit.
+//! The command line: `serve` and `config`; the client commands (`processes`, `jobs`), which
+//! live in `client`. Errors are one line and a non-zero exit.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
+use crate::client::{jobs, processes};
 use crate::config::{Config, LogFormat};
 use crate::startup::Application;
 
@@ -24,6 +26,10 @@ enum Command {
     Serve(ConfigArgs),
     /// Print the effective configuration as TOML (defaults, file, environment and flags merged).
     Config(ConfigArgs),
+    /// The processes of a running server.
+    Processes(processes::ProcessesArgs),
+    /// Jobs on a running server: submit, status, wait, results, cancel.
+    Jobs(jobs::JobsArgs),
 }
 
 /// Where the configuration comes from; flags override the file and the environment.
@@ -59,6 +65,8 @@ pub fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Serve(args) => args.load().and_then(serve),
         Command::Config(args) => args.load().and_then(print_config),
+        Command::Processes(args) => processes::run(args),
+        Command::Jobs(args) => jobs::run(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

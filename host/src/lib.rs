@@ -3,6 +3,7 @@
 //! See `ARCHITECTURE.md` at the repository root for the map of this crate.
 
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod discipline;
 pub mod execution;

@@ -8,6 +8,20 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
+/// The `disciplines` binary built for these tests.
+pub const BINARY: &str = env!("CARGO_BIN_EXE_disciplines");
+
+/// Asserts that a command failed with one line on stderr beginning with `error:`, and returns it.
+pub fn one_error_line(output: &std::process::Output) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr)
+        .trim_end()
+        .to_owned();
+    assert!(!output.status.success(), "succeeded: {output:?}");
+    assert_eq!(stderr.lines().count(), 1, "not one line: {stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    stderr
+}
+
 /// A running server and what it owns; the server stops when this is dropped.
 pub struct TestApp {
     pub address: String,

@@ -1,6 +1,7 @@
 //! The integration tests: one binary, real servers on port 0, real components built from source.
 
 mod cli;
+mod client;
 mod discovery;
 mod examples;
 mod files;
