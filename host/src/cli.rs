@@ -1,5 +1,5 @@
-//! The command line: `serve` and `config`; the client commands (`processes`, `jobs`), which
-//! live in `client`. Errors are one line and a non-zero exit.
+//! The command line: `serve` and `config`; the client commands (`processes`, `jobs`,
+//! `modules`), which live in `client`. Errors are one line and a non-zero exit.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
-use crate::client::{jobs, processes};
+use crate::client::{deploy, jobs, processes};
 use crate::config::{Config, LogFormat};
 use crate::startup::Application;
 
@@ -30,6 +30,8 @@ enum Command {
     Processes(processes::ProcessesArgs),
     /// Jobs on a running server: submit, status, wait, results, cancel.
     Jobs(jobs::JobsArgs),
+    /// Discipline components on a running server: deploy.
+    Modules(deploy::ModulesArgs),
 }
 
 /// Where the configuration comes from; flags override the file and the environment.
@@ -67,6 +69,7 @@ pub fn main() -> ExitCode {
         Command::Config(args) => args.load().and_then(print_config),
         Command::Processes(args) => processes::run(args),
         Command::Jobs(args) => jobs::run(args),
+        Command::Modules(args) => deploy::run(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

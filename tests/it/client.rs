@@ -1,10 +1,10 @@
-//! The command-line client against real servers: `processes` and `jobs`.
+//! The command-line client against real servers: `processes`, `jobs` and `modules deploy`.
 
 use std::process::Output;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{BINARY, TestApp, one_error_line, spawn_app, spawn_app_with};
+use crate::helpers::{BINARY, TestApp, guest, one_error_line, spawn_app, spawn_app_with};
 
 /// Runs the binary with `DISCIPLINES_SERVER` set to `server`.
 async fn disciplines(server: &str, args: &[&str]) -> Output {
@@ -220,4 +220,34 @@ async fn a_server_that_is_not_running_is_one_line_naming_it() {
         error.starts_with(&format!("error: cannot reach the server at {server}/")),
         "{error}"
     );
+}
+
+/// Needs the deployment route (`POST /processes`) of the server.
+#[tokio::test(flavor = "multi_thread")]
+async fn modules_deploy_installs_a_component_and_refuses_what_is_not_one() {
+    let app = spawn_app(&[]).await;
+    let sellar1 = guest("sellar1").display().to_string();
+    let deployed =
+        json_line(&disciplines(&app.address, &["modules", "deploy", &sellar1, "--json"]).await);
+    assert_eq!(deployed["id"], "Sellar1", "{deployed}");
+    assert!(deployed["version"].is_string(), "{deployed}");
+    let described = app.get("/processes/Sellar1").await;
+    assert_eq!(described.status, 200, "{described:?}");
+    assert_eq!(described.body["moduleDigest"], deployed["moduleDigest"]);
+
+    let again = succeeded(&disciplines(&app.address, &["modules", "deploy", &sellar1]).await);
+    assert!(again.starts_with("already deployed Sellar1 "), "{again}");
+
+    let dir = tempfile::tempdir().expect("dir");
+    let not_wasm = dir.path().join("not.wasm");
+    std::fs::write(&not_wasm, "this is not a component").expect("write");
+    let refused = disciplines(
+        &app.address,
+        &["modules", "deploy", &not_wasm.display().to_string()],
+    )
+    .await;
+    one_error_line(&refused);
+    let missing = dir.path().join("missing.wasm").display().to_string();
+    let error = one_error_line(&disciplines(&app.address, &["modules", "deploy", &missing]).await);
+    assert!(error.contains("cannot read"), "{error}");
 }

@@ -1,6 +1,7 @@
 //! The command-line client of a running server: one `Client` over HTTP, the options every
 //! client command shares, and `ClientError`, every failure as one line.
 
+pub mod deploy;
 pub mod jobs;
 mod output;
 mod problem;
