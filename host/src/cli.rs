@@ -1,5 +1,6 @@
 //! The command line: `serve` and `config`; the client commands (`processes`, `jobs`,
-//! `modules`), which live in `client`. Errors are one line and a non-zero exit.
+//! `modules`) and `new`, which live in `client` and `scaffold`. Errors are one line and a
+//! non-zero exit.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ use serde::Serialize;
 
 use crate::client::{deploy, jobs, processes};
 use crate::config::{Config, LogFormat};
+use crate::scaffold;
 use crate::startup::Application;
 
 /// Numerical disciplines compiled to WebAssembly components, served in a sandbox.
@@ -32,6 +34,8 @@ enum Command {
     Jobs(jobs::JobsArgs),
     /// Discipline components on a running server: deploy.
     Modules(deploy::ModulesArgs),
+    /// Create a discipline crate that builds into a component with `cargo build --release`.
+    New(scaffold::NewArgs),
 }
 
 /// Where the configuration comes from; flags override the file and the environment.
@@ -70,6 +74,7 @@ pub fn main() -> ExitCode {
         Command::Processes(args) => processes::run(args),
         Command::Jobs(args) => jobs::run(args),
         Command::Modules(args) => deploy::run(args),
+        Command::New(args) => scaffold::run(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -13,6 +13,7 @@ pub mod limits;
 pub mod problem;
 pub mod registry;
 pub mod sandbox;
+pub mod scaffold;
 pub mod scheduler;
 pub mod startup;
 pub mod store;

@@ -1,10 +1,14 @@
-//! The command-line client against real servers: `processes`, `jobs` and `modules deploy`.
+//! The command-line client against real servers: `processes`, `jobs`, `modules deploy`, and
+//! `new`, whose crate is built with Cargo and served.
 
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{BINARY, TestApp, guest, one_error_line, spawn_app, spawn_app_with};
+use crate::helpers::{
+    BINARY, TestApp, guest, one_error_line, spawn_app, spawn_app_serving, spawn_app_with,
+};
 
 /// Runs the binary with `DISCIPLINES_SERVER` set to `server`.
 async fn disciplines(server: &str, args: &[&str]) -> Output {
@@ -250,4 +254,103 @@ async fn modules_deploy_installs_a_component_and_refuses_what_is_not_one() {
     let missing = dir.path().join("missing.wasm").display().to_string();
     let error = one_error_line(&disciplines(&app.address, &["modules", "deploy", &missing]).await);
     assert!(error.contains("cannot read"), "{error}");
+}
+
+/// The directory Cargo builds guests in, beside this test binary's: their dependencies are
+/// already built there by `cargo xtask build-guests`.
+fn guest_target_dir() -> PathBuf {
+    Path::new(BINARY)
+        .parent()
+        .and_then(Path::parent)
+        .expect("the binary is in <target>/<profile>/")
+        .join("guests")
+}
+
+/// Runs `cargo <args>` in `crate_dir` as its author would, and asserts success.
+async fn cargo(crate_dir: &Path, args: &[&str]) {
+    let status = tokio::process::Command::new("cargo")
+        .args(args)
+        .current_dir(crate_dir)
+        .env("CARGO_TARGET_DIR", guest_target_dir())
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .env_remove("CARGO_BUILD_TARGET")
+        .status()
+        .await
+        .expect("cargo runs");
+    assert!(
+        status.success(),
+        "cargo {args:?} fails in the new crate: {status}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_crate_builds_into_a_component_that_serves_its_discipline() {
+    let parent = tempfile::tempdir().expect("dir");
+    let created = tokio::process::Command::new(BINARY)
+        .args(["new", "heat-flux"])
+        .current_dir(parent.path())
+        .output()
+        .await
+        .expect("runs");
+    let said = succeeded(&created);
+    assert!(said.contains("HeatFlux"), "{said}");
+    let crate_dir = parent.path().join("heat-flux");
+    cargo(&crate_dir, &["fmt", "--check"]).await;
+    cargo(&crate_dir, &["build", "--release", "--quiet"]).await;
+
+    let component = guest_target_dir().join("wasm32-wasip2/release/heat_flux.wasm");
+    let app = spawn_app_serving(&[component], |_| {}).await;
+    let description = app.get("/processes/HeatFlux").await;
+    assert_eq!(description.status, 200, "{description:?}");
+    assert_eq!(description.body["hasJacobian"], true);
+    assert_eq!(
+        description.body["defaultInputs"],
+        json!({"x": [0.0, 0.0], "c": [1.0]})
+    );
+    let executed = app
+        .execute("HeatFlux", &json!({"inputs": {"x": [3.0, 1.0]}}))
+        .await;
+    assert_eq!(
+        (executed.status.as_u16(), executed.body),
+        (200, json!({"f": [4.0]}))
+    );
+    let linearized = app
+        .execute(
+            "HeatFlux",
+            &json!({"inputs": {"x": [3.0, 1.0]}, "linearize": {}}),
+        )
+        .await;
+    assert_eq!(
+        linearized.body["jacobian"],
+        json!({"f": {"x": [[4.0, 0.0]], "c": [[-4.0]]}})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn new_refuses_a_bad_name_and_a_non_empty_directory_and_writes_nothing() {
+    let parent = tempfile::tempdir().expect("dir");
+    let target = parent.path().join("x");
+    let bad = tokio::process::Command::new(BINARY)
+        .args(["new", "Bad!Name", "--path"])
+        .arg(&target)
+        .output()
+        .await
+        .expect("runs");
+    assert!(one_error_line(&bad).contains("not a valid discipline crate name"));
+    assert!(!target.exists());
+
+    std::fs::write(parent.path().join("notes.txt"), "mine").expect("write");
+    let occupied = tokio::process::Command::new(BINARY)
+        .args(["new", "good-name", "--path"])
+        .arg(parent.path())
+        .output()
+        .await
+        .expect("runs");
+    assert!(one_error_line(&occupied).contains("is not empty"));
+    let left: Vec<_> = std::fs::read_dir(parent.path()).expect("list").collect();
+    assert_eq!(left.len(), 1, "nothing written beside the file");
+    assert_eq!(
+        std::fs::read_to_string(parent.path().join("notes.txt")).expect("read"),
+        "mine"
+    );
 }

@@ -108,11 +108,20 @@ pub async fn spawn_app(guests: &[&str]) -> TestApp {
 
 /// Starts a server offering the named guests, after `adjust` has changed its configuration.
 pub async fn spawn_app_with(guests: &[&str], adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let components: Vec<PathBuf> = guests.iter().map(|name| guest(name)).collect();
+    spawn_app_serving(&components, adjust).await
+}
+
+/// Starts a server whose modules directory holds copies of these component files.
+pub async fn spawn_app_serving(
+    components: &[PathBuf],
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
     let data_dir = tempfile::tempdir().expect("data dir");
     let modules_dir = tempfile::tempdir().expect("modules dir");
-    for name in guests {
-        std::fs::copy(guest(name), modules_dir.path().join(format!("{name}.wasm")))
-            .expect("copy guest");
+    for component in components {
+        let name = component.file_name().expect("a file name");
+        std::fs::copy(component, modules_dir.path().join(name)).expect("copy guest");
     }
     let mut config = test_config(data_dir.path(), modules_dir.path());
     adjust(&mut config);
