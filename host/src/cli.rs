@@ -1,4 +1,6 @@
-//! The command line: `serve` and `config`, errors as one line and a non-zero exit.
+//! The command line: `serve` and `config`; the client commands (`processes`, `jobs`,
+//! `modules`) and `new`, which live in `client` and `scaffold`. Errors are one line and a
+//! non-zero exit.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,8 +9,11 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
+use crate::client::problem::one_line;
+use crate::client::{deploy, jobs, processes};
 use crate::config::{Config, LogFormat};
 use crate::startup::Application;
+use crate::{local, scaffold};
 
 /// Numerical disciplines compiled to WebAssembly components, served in a sandbox.
 #[derive(Debug, Parser)]
@@ -24,6 +29,16 @@ enum Command {
     Serve(ConfigArgs),
     /// Print the effective configuration as TOML (defaults, file, environment and flags merged).
     Config(ConfigArgs),
+    /// The processes of a running server.
+    Processes(processes::ProcessesArgs),
+    /// Jobs on a running server: submit, status, wait, results, cancel.
+    Jobs(jobs::JobsArgs),
+    /// Discipline components: deploy to a running server, or validate offline.
+    Modules(deploy::ModulesArgs),
+    /// Run a component once, locally, in the server's sandbox (no server needed).
+    Run(local::command::RunArgs),
+    /// Create a discipline crate that builds into a component with `cargo build --release`.
+    New(scaffold::NewArgs),
 }
 
 /// Where the configuration comes from; flags override the file and the environment.
@@ -59,11 +74,16 @@ pub fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Serve(args) => args.load().and_then(serve),
         Command::Config(args) => args.load().and_then(print_config),
+        Command::Processes(args) => processes::run(args),
+        Command::Jobs(args) => jobs::run(args),
+        Command::Modules(args) => deploy::run(args),
+        Command::New(args) => scaffold::run(args),
+        Command::Run(args) => local::command::run(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", one_line(&format!("{error:#}")));
             ExitCode::FAILURE
         }
     }

@@ -3,6 +3,7 @@
 //! See `ARCHITECTURE.md` at the repository root for the map of this crate.
 
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod discipline;
 pub mod execution;
@@ -13,6 +14,7 @@ pub mod local;
 pub mod problem;
 pub mod registry;
 pub mod sandbox;
+pub mod scaffold;
 pub mod scheduler;
 pub mod startup;
 pub mod store;

@@ -8,6 +8,20 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
+/// The `disciplines` binary built for these tests.
+pub const BINARY: &str = env!("CARGO_BIN_EXE_disciplines");
+
+/// Asserts that a command failed with one line on stderr beginning with `error:`, and returns it.
+pub fn one_error_line(output: &std::process::Output) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr)
+        .trim_end()
+        .to_owned();
+    assert!(!output.status.success(), "succeeded: {output:?}");
+    assert_eq!(stderr.lines().count(), 1, "not one line: {stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    stderr
+}
+
 /// A running server and what it owns; the server stops when this is dropped.
 pub struct TestApp {
     pub address: String,
@@ -94,11 +108,20 @@ pub async fn spawn_app(guests: &[&str]) -> TestApp {
 
 /// Starts a server offering the named guests, after `adjust` has changed its configuration.
 pub async fn spawn_app_with(guests: &[&str], adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let components: Vec<PathBuf> = guests.iter().map(|name| guest(name)).collect();
+    spawn_app_serving(&components, adjust).await
+}
+
+/// Starts a server whose modules directory holds copies of these component files.
+pub async fn spawn_app_serving(
+    components: &[PathBuf],
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
     let data_dir = tempfile::tempdir().expect("data dir");
     let modules_dir = tempfile::tempdir().expect("modules dir");
-    for name in guests {
-        std::fs::copy(guest(name), modules_dir.path().join(format!("{name}.wasm")))
-            .expect("copy guest");
+    for component in components {
+        let name = component.file_name().expect("a file name");
+        std::fs::copy(component, modules_dir.path().join(name)).expect("copy guest");
     }
     let mut config = test_config(data_dir.path(), modules_dir.path());
     adjust(&mut config);

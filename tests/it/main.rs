@@ -1,6 +1,7 @@
 //! The integration tests: one binary, real servers on port 0, real components built from source.
 
 mod cli;
+mod client;
 mod deploy;
 mod discovery;
 mod examples;
@@ -8,6 +9,7 @@ mod files;
 mod helpers;
 mod jobs;
 mod limits;
+mod local;
 mod reload;
 mod requests;
 mod sandbox;

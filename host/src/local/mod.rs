@@ -1,6 +1,8 @@
 //! The offline commands, with the server's own sandbox and checks and no server:
 //! `disciplines modules validate FILE` and `disciplines run FILE` (the author's inner loop).
 
+pub mod command;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -145,7 +147,7 @@ pub async fn run(config: &Config, file: &Path, run: LocalRun) -> anyhow::Result<
             Ok(document)
         }
         Err(error) => {
-            print_captured(&document);
+            command::print_captured(&document);
             Err(Problem::of_execution(error, facts).into())
         }
     }
@@ -163,15 +165,6 @@ fn workspace_files(files: &[(String, PathBuf)]) -> anyhow::Result<Vec<(Workspace
             Ok((path, local))
         })
         .collect()
-}
-
-/// What a failed guest printed, on stderr, so that the author sees why.
-fn print_captured(document: &Value) {
-    for stream in ["stdout", "stderr"] {
-        if let Some(text) = document[stream].as_str().filter(|text| !text.is_empty()) {
-            eprintln!("--- guest {stream} ---\n{}", text.trim_end());
-        }
-    }
 }
 
 /// Shows the guest's progress on stderr.
