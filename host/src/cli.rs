@@ -33,12 +33,21 @@ enum Command {
     Processes(processes::ProcessesArgs),
     /// Jobs on a running server: submit, status, wait, results, cancel.
     Jobs(jobs::JobsArgs),
-    /// Discipline components: deploy to a running server, or validate offline.
-    Modules(deploy::ModulesArgs),
+    /// Discipline components: validate offline, or deploy to a running server.
+    #[command(subcommand)]
+    Modules(ModulesCommand),
     /// Run a component once, locally, in the server's sandbox (no server needed).
     Run(local::command::RunArgs),
     /// Create a discipline crate that builds into a component with `cargo build --release`.
     New(scaffold::NewArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum ModulesCommand {
+    /// Check a component offline, with the same checks and errors as the server's deployment.
+    Validate(local::command::ValidateArgs),
+    /// Deploy a component to a running server (POST /processes), with a progress bar.
+    Deploy(deploy::DeployArgs),
 }
 
 /// Where the configuration comes from; flags override the file and the environment.
@@ -76,7 +85,8 @@ pub fn main() -> ExitCode {
         Command::Config(args) => args.load().and_then(print_config),
         Command::Processes(args) => processes::run(args),
         Command::Jobs(args) => jobs::run(args),
-        Command::Modules(args) => deploy::run(args),
+        Command::Modules(ModulesCommand::Validate(args)) => local::command::validate(&args),
+        Command::Modules(ModulesCommand::Deploy(args)) => deploy::run(args),
         Command::New(args) => scaffold::run(args),
         Command::Run(args) => local::command::run(args),
     };

@@ -1,11 +1,11 @@
-//! `disciplines modules …`: deploy a component to a running server, streamed from disk with a
+//! `disciplines modules deploy`: a component sent to a running server, streamed from disk with a
 //! progress bar.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use clap::{Args, Subcommand};
+use clap::Args;
 use futures_util::stream::Stream;
 use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
@@ -16,36 +16,20 @@ use tokio::io::AsyncReadExt;
 use super::output::{short_digest, text};
 use super::{Client, ClientError, ClientOptions, Printer};
 
-/// `disciplines modules`: the options and the subcommand.
+/// `disciplines modules deploy FILE`.
 #[derive(Debug, Args)]
-pub struct ModulesArgs {
+pub struct DeployArgs {
     #[command(flatten)]
     options: ClientOptions,
-    #[command(subcommand)]
-    command: ModulesCommand,
+    /// The component, e.g. target/wasm32-wasip2/release/my_discipline.wasm.
+    file: PathBuf,
 }
 
-#[derive(Debug, Subcommand)]
-enum ModulesCommand {
-    /// Deploy a discipline component (POST /processes, Content-Type: application/wasm).
-    Deploy {
-        /// The component, e.g. target/wasm32-wasip2/release/my_discipline.wasm.
-        file: PathBuf,
-    },
-    /// Check a component offline, with the same checks and errors as the server's deployment.
-    Validate(crate::local::command::ValidateArgs),
-}
-
-/// Runs a `modules` subcommand.
-pub fn run(args: ModulesArgs) -> anyhow::Result<()> {
-    match args.command {
-        ModulesCommand::Validate(validate) => {
-            crate::local::command::validate(&validate, args.options.printer())
-        }
-        ModulesCommand::Deploy { file } => args
-            .options
-            .run(|client, printer| async move { deploy(&client, printer, &file).await }),
-    }
+/// Deploys a component (POST /processes, Content-Type: application/wasm).
+pub fn run(args: DeployArgs) -> anyhow::Result<()> {
+    let file = args.file;
+    args.options
+        .run(|client, printer| async move { deploy(&client, printer, &file).await })
 }
 
 /// The size of each piece read from the file and sent.

@@ -40,11 +40,6 @@ pub struct ClientOptions {
 }
 
 impl ClientOptions {
-    /// How documents are printed.
-    pub fn printer(&self) -> Printer {
-        Printer::new(self.json)
-    }
-
     /// Runs `command` with a client of the chosen server, on a runtime of its own.
     pub fn run<F, Fut>(&self, command: F) -> anyhow::Result<()>
     where

@@ -23,6 +23,9 @@ pub struct ValidateArgs {
     /// A TOML configuration file (its limits apply to describe()).
     #[arg(long, env = "DISCIPLINES_CONFIG")]
     config: Option<PathBuf>,
+    /// Print the summary as JSON (the server's process summary members).
+    #[arg(long)]
+    json: bool,
 }
 
 /// `disciplines run FILE`.
@@ -63,7 +66,8 @@ pub struct RunArgs {
 }
 
 /// Checks a component and prints its summary.
-pub fn validate(args: &ValidateArgs, printer: Printer) -> anyhow::Result<()> {
+pub fn validate(args: &ValidateArgs) -> anyhow::Result<()> {
+    let printer = Printer::new(args.json);
     let config = load_config(args.config.as_ref())?;
     let summary = super::validate(&config, &args.file)?;
     printer.document(&summary, |summary| {
