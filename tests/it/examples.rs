@@ -238,3 +238,30 @@ async fn rosenbrock_options_change_its_grammar_and_its_gradient_is_right() {
         "{wrong_length:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_discipline_written_in_python_runs_in_the_same_sandbox() {
+    let app = spawn_app(&["python_paraboloid"]).await;
+    let description = app.get("/processes/PythonParaboloid").await;
+    assert_eq!(description.status, 200, "{description:?}");
+    assert_eq!(
+        description.body["defaultInputs"],
+        json!({"x": [0.0, 0.0], "c": [1.0]})
+    );
+    let executed = app
+        .execute("PythonParaboloid", &json!({"inputs": {"x": [3.0, 1.0]}}))
+        .await;
+    assert_eq!(executed.body, json!({"f": [4.0]}), "{executed:?}");
+    let inputs = json!({"x": [3.0, -2.0, 0.5], "c": [0.25]});
+    check_jacobian_at(
+        &app,
+        "PythonParaboloid",
+        inputs.as_object().expect("object").clone(),
+        json!({}),
+    )
+    .await;
+    let refused = app
+        .execute("PythonParaboloid", &json!({"inputs": {"x": []}}))
+        .await;
+    assert_eq!(refused.problem_slug(), "invalid-input", "{refused:?}");
+}

@@ -1,5 +1,7 @@
 //! Project automation: `cargo xtask <build-guests | serve | test | lint | bench>`.
 
+mod python;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -122,7 +124,7 @@ fn build_guests(root: &Path) -> anyhow::Result<()> {
             copy_if_changed(&built.join(&file), &destination.join(&file))?;
         }
     }
-    Ok(())
+    python::build_python_guests(root)
 }
 
 fn guest_cargo(root: &Path, guests: &GuestWorkspace) -> Command {
