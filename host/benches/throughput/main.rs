@@ -1,5 +1,8 @@
 //! `cargo xtask bench`: synchronous Sellar1 over loopback HTTP beside a static endpoint of the
-//! same server, measured in the same run, and the cost of one sandboxed execution without HTTP.
+//! same server, measured in the same run, and the cost of one sandboxed execution without HTTP;
+//! jobs, cancellation, large files, and the module lifecycle (`modules.rs`).
+
+mod modules;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -50,6 +53,9 @@ fn main() -> anyhow::Result<()> {
     }
     if run("files") {
         large_file(&sellar1, scratch)?;
+    }
+    if run("modules") {
+        modules::lifecycle(&root, scratch)?;
     }
     Ok(())
 }
