@@ -56,14 +56,11 @@ impl Application {
             policy.default,
             config.modules.compile_threads,
         ));
-        let watch = if config.modules.watch {
-            Some(
-                registry::watch(&registry, config.modules.reload_debounce)
-                    .with_context(|| format!("watching {}", config.modules_dir.display()))?,
-            )
-        } else {
-            None
-        };
+        let watch = config
+            .modules
+            .watch
+            .then(|| start_watching(&registry, config.modules.reload_debounce))
+            .flatten();
         start_discovery(registry.clone());
         let executor = Arc::new(
             Executor::new(
@@ -186,4 +183,17 @@ fn start_discovery(registry: Arc<Registry>) {
             "discovery finished: ready"
         );
     });
+}
+
+/// Watches the modules directory; a watcher that cannot start (inotify limits, say) costs hot
+/// reload, not the server.
+fn start_watching(registry: &Arc<Registry>, debounce: std::time::Duration) -> Option<Watch> {
+    match registry::watch(registry, debounce) {
+        Ok(watch) => Some(watch),
+        Err(error) => {
+            let error = format!("{error:#}");
+            tracing::warn!(dir = %registry.dir().display(), %error, "cannot watch the modules directory: changes need a restart");
+            None
+        }
+    }
 }
