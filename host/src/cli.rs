@@ -9,11 +9,12 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
+use crate::auth::{Bootstrap, FIRST_ADMIN};
 use crate::client::problem::one_line;
 use crate::client::{deploy, jobs, processes};
 use crate::config::{Config, LogFormat};
 use crate::startup::Application;
-use crate::{local, scaffold};
+use crate::{admin, local, scaffold};
 
 /// Numerical disciplines compiled to WebAssembly components, served in a sandbox.
 #[derive(Debug, Parser)]
@@ -38,6 +39,10 @@ enum Command {
     Modules(ModulesCommand),
     /// Run a component once, locally, in the server's sandbox (no server needed).
     Run(local::command::RunArgs),
+    /// Users of the server's database: add, list, remove, passwd.
+    Users(admin::UsersArgs),
+    /// API tokens of the server's database: create, list, revoke.
+    Tokens(admin::TokensArgs),
     /// Create a discipline crate that builds into a component with `cargo build --release`.
     New(scaffold::NewArgs),
 }
@@ -89,6 +94,8 @@ pub fn main() -> ExitCode {
         Command::Modules(ModulesCommand::Deploy(args)) => deploy::run(args),
         Command::New(args) => scaffold::run(args),
         Command::Run(args) => local::command::run(args),
+        Command::Users(args) => admin::users(args),
+        Command::Tokens(args) => admin::tokens(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -112,6 +119,11 @@ fn serve(config: Config) -> anyhow::Result<()> {
     runtime.block_on(async {
         let application = Application::build(config).await?;
         println!("listening on http://{}", application.address());
+        if let Bootstrap::NewToken(token) = application.first_run() {
+            println!(
+                "first run: created the administrator {FIRST_ADMIN}; its token (shown once, keep it): {token}"
+            );
+        }
         application.run_until_stopped(shutdown_signal()).await
     })
 }

@@ -9,6 +9,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+use crate::auth::AuthMode;
 use crate::limits::{ExecutionLimits, LimitPolicy};
 use crate::sandbox::SandboxConfig;
 
@@ -34,6 +35,8 @@ pub struct Config {
     pub jobs: JobSettings,
     /// Module discovery, deployment and hot reload.
     pub modules: ModuleSettings,
+    /// Authentication.
+    pub auth: AuthSettings,
     /// Logging.
     pub log: LogSettings,
 }
@@ -127,6 +130,41 @@ impl Default for JobSettings {
     }
 }
 
+/// Authentication.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// `tokens`: every call but the public ones needs a bearer token; `open`: none does, every
+    /// caller is the administrator `local` (local development only: refused beyond loopback).
+    pub mode: AuthMode,
+    /// The first administrator's token, used when no user exists yet (default: a random one,
+    /// printed once at start). Never printed by `disciplines config`.
+    #[serde(serialize_with = "redacted")]
+    pub bootstrap_token: Option<String>,
+    /// Lifetime of the tokens `POST /token` issues, e.g. "12h".
+    #[serde(with = "humantime_serde")]
+    pub token_lifetime: Duration,
+    /// How long a checked token is remembered (revocation through the API is immediate;
+    /// through the command line, within this delay), e.g. "5s".
+    #[serde(with = "humantime_serde")]
+    pub cache_ttl: Duration,
+    /// Failed logins allowed per user name within `login_lockout`; past it, 429.
+    pub max_failed_logins: u32,
+    /// The window of `max_failed_logins`, e.g. "15min".
+    #[serde(with = "humantime_serde")]
+    pub login_lockout: Duration,
+}
+
+fn redacted<S: serde::Serializer>(
+    value: &Option<String>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(_) => serializer.serialize_some("<redacted>"),
+        None => serializer.serialize_none(),
+    }
+}
+
 /// Module discovery, deployment and hot reload.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -188,6 +226,7 @@ impl Default for Config {
             http: HttpSettings::default(),
             jobs: JobSettings::default(),
             modules: ModuleSettings::default(),
+            auth: AuthSettings::default(),
             log: LogSettings::default(),
         }
     }
@@ -228,6 +267,19 @@ impl Default for ExecutionSettings {
         Self {
             concurrency: cores,
             queue: 256,
+        }
+    }
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            mode: AuthMode::Tokens,
+            bootstrap_token: None,
+            token_lifetime: Duration::from_secs(12 * 3600),
+            cache_ttl: Duration::from_secs(5),
+            max_failed_logins: 5,
+            login_lockout: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -307,6 +359,19 @@ impl Config {
         }
         if self.jobs.gc_interval.is_zero() {
             return invalid("jobs.gc_interval must be positive");
+        }
+        if self.auth.mode == AuthMode::Open && !self.listen.ip().is_loopback() {
+            return invalid(
+                "auth.mode = \"open\" lets anyone in as an administrator: listen on a loopback address, or use auth.mode = \"tokens\"",
+            );
+        }
+        if self
+            .auth
+            .bootstrap_token
+            .as_ref()
+            .is_some_and(|token| token.len() < 32)
+        {
+            return invalid("auth.bootstrap_token must be at least 32 characters");
         }
         if self.modules.compile_threads == 0 {
             return invalid("modules.compile_threads must be at least 1");
@@ -407,5 +472,32 @@ mod tests {
                                                       "maximum": {"fuel": 5, "memory_bytes": 1, "deadline": "1s"}}});
         let error = Config::load(None, overrides).expect_err("default above maximum");
         assert!(matches!(error, ConfigError::Invalid(_)), "{error}");
+    }
+
+    #[test]
+    fn open_mode_is_refused_beyond_loopback_and_the_bootstrap_token_is_never_printed() {
+        let open_everywhere =
+            serde_json::json!({"listen": "0.0.0.0:8080", "auth": {"mode": "open"}});
+        let error = Config::load(None, open_everywhere).expect_err("open beyond loopback");
+        assert!(error.to_string().contains("loopback"), "{error}");
+        let open_locally =
+            serde_json::json!({"listen": "127.0.0.1:8080", "auth": {"mode": "open"}});
+        assert!(Config::load(None, open_locally).is_ok());
+        let secret = "a-bootstrap-token-that-is-long-enough-0123";
+        let config = Config::load(
+            None,
+            serde_json::json!({"auth": {"bootstrap_token": secret}}),
+        )
+        .expect("valid");
+        let printed = toml::to_string_pretty(&config).expect("TOML");
+        assert!(
+            !printed.contains(secret) && printed.contains("<redacted>"),
+            "{printed}"
+        );
+        let short = serde_json::json!({"auth": {"bootstrap_token": "short"}});
+        assert!(
+            Config::load(None, short).is_err(),
+            "a guessable bootstrap token"
+        );
     }
 }

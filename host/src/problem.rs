@@ -91,11 +91,23 @@ pub enum ProblemKind {
     DuplicatedProcess,
     /// A replacement provides another process than the one it replaces.
     ProcessMismatch,
+    /// No valid bearer token.
+    Unauthorized,
+    /// The caller's role does not allow this.
+    Forbidden,
+    /// The user name or password is wrong.
+    LoginFailed,
+    /// Too many failed logins for this user name.
+    TooManyLogins,
+    /// The user (or token) named does not exist or is not the caller's.
+    NoSuchUser,
+    /// A user of this name exists.
+    UserExists,
 }
 
 impl ProblemKind {
     /// All kinds, for the documentation endpoint.
-    pub const ALL: [Self; 33] = [
+    pub const ALL: [Self; 39] = [
         Self::NoSuchProcess,
         Self::NotFound,
         Self::MethodNotAllowed,
@@ -129,6 +141,12 @@ impl ProblemKind {
         Self::InvalidDescription,
         Self::DuplicatedProcess,
         Self::ProcessMismatch,
+        Self::Unauthorized,
+        Self::Forbidden,
+        Self::LoginFailed,
+        Self::TooManyLogins,
+        Self::NoSuchUser,
+        Self::UserExists,
     ];
 
     /// The short name used in the `type` URI.
@@ -167,6 +185,12 @@ impl ProblemKind {
             Self::InvalidDescription => "invalid-description",
             Self::DuplicatedProcess => "duplicated-process",
             Self::ProcessMismatch => "process-mismatch",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::LoginFailed => "login-failed",
+            Self::TooManyLogins => "too-many-logins",
+            Self::NoSuchUser => "no-such-user",
+            Self::UserExists => "user-exists",
         }
     }
 
@@ -193,6 +217,11 @@ impl ProblemKind {
             Self::WorkerLost | Self::ModuleUnavailable => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Expired => StatusCode::GONE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Unauthorized | Self::LoginFailed => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::TooManyLogins => StatusCode::TOO_MANY_REQUESTS,
+            Self::NoSuchUser => StatusCode::NOT_FOUND,
+            Self::UserExists => StatusCode::CONFLICT,
             Self::MalformedRequest
             | Self::InvalidInput
             | Self::InvalidOptions
@@ -255,6 +284,12 @@ impl ProblemKind {
             Self::InvalidDescription => "Invalid self-description",
             Self::DuplicatedProcess => "Duplicated process",
             Self::ProcessMismatch => "Process mismatch",
+            Self::Unauthorized => "Unauthorized",
+            Self::Forbidden => "Forbidden",
+            Self::LoginFailed => "Login failed",
+            Self::TooManyLogins => "Too many failed logins",
+            Self::NoSuchUser => "No such user or token",
+            Self::UserExists => "User exists",
         }
     }
 
@@ -342,6 +377,18 @@ impl ProblemKind {
             Self::ProcessMismatch => {
                 "A replacement (PUT /processes/{id}) must provide the process it replaces. Nothing was stored."
             }
+            Self::Unauthorized => {
+                "The call needs `Authorization: Bearer <token>` with a valid, unexpired, unrevoked token. POST /token (OAuth2 password flow) gives one; administrators create API tokens."
+            }
+            Self::Forbidden => {
+                "Your role does not allow this: deploying, replacing and undeploying modules and managing users need the admin role."
+            }
+            Self::LoginFailed => "The user name or the password is wrong.",
+            Self::TooManyLogins => {
+                "Too many failed logins for this user name: wait for the Retry-After delay."
+            }
+            Self::NoSuchUser => "No user (or token of yours) has this name or id.",
+            Self::UserExists => "A user of this name exists already.",
         }
     }
 }
@@ -488,6 +535,14 @@ impl IntoResponse for Problem {
         );
         if self.kind.status() == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if self.kind.status() == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(seconds) = self.extensions.get("retryAfter").and_then(Value::as_u64)
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            headers.insert(header::RETRY_AFTER, value);
         }
         response
     }

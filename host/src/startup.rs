@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use crate::auth::{self, AuthMode, Authenticator, Bootstrap, LoginLimiter};
 use crate::config::Config;
 use crate::execution::Executor;
 use crate::files::Uploads;
@@ -26,6 +27,7 @@ pub struct Application {
     scheduler: Arc<Scheduler>,
     shutdown_grace: std::time::Duration,
     registry: Arc<Registry>,
+    first_run: Bootstrap,
     _watch: Option<Watch>,
 }
 
@@ -87,6 +89,12 @@ impl Application {
                 "recovered jobs left running by a stopped server"
             );
         }
+        let first_run = match config.auth.mode {
+            AuthMode::Tokens => auth::bootstrap(&store, config.auth.bootstrap_token.as_deref())
+                .await
+                .context("creating the first administrator")?,
+            AuthMode::Open => Bootstrap::AlreadySetUp,
+        };
         collector::start(
             store.clone(),
             Retention {
@@ -110,11 +118,18 @@ impl Application {
             queue_gauge: Default::default(),
             registry: registry.clone(),
             executor,
-            store,
+            store: store.clone(),
             scheduler: scheduler.clone(),
             max_queued_jobs: config.jobs.max_queued,
             max_module_bytes: config.modules.max_bytes,
             limits: policy,
+            auth: Arc::new(Authenticator::new(
+                config.auth.mode,
+                store.clone(),
+                config.auth.cache_ttl,
+            )),
+            logins: LoginLimiter::new(config.auth.max_failed_logins, config.auth.login_lockout),
+            token_lifetime: config.auth.token_lifetime,
         });
         let router = http::router(state, config.http.max_body_bytes);
         let listener = TcpListener::bind(config.listen)
@@ -128,6 +143,7 @@ impl Application {
             scheduler,
             shutdown_grace: config.jobs.shutdown_grace,
             registry,
+            first_run,
             _watch: watch,
         })
     }
@@ -136,6 +152,12 @@ impl Application {
     pub fn readiness(&self) -> impl Future<Output = ()> + Send + 'static {
         let registry = self.registry.clone();
         async move { registry.wait_ready().await }
+    }
+
+    /// What the first run did: on a new database, the administrator `admin` was created, and
+    /// its token is here when it was generated (to show once; it is stored only hashed).
+    pub fn first_run(&self) -> &Bootstrap {
+        &self.first_run
     }
 
     /// The address the server listens on (the real port when 0 was asked for).

@@ -106,6 +106,7 @@ fn start_server_with(
         .arg("--data-dir")
         .arg(data)
         .env("DISCIPLINES_EXECUTION__CONCURRENCY", "2")
+        .env("DISCIPLINES_AUTH__MODE", "open")
         .envs(environment.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

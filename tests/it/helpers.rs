@@ -23,12 +23,43 @@ pub fn one_error_line(output: &std::process::Output) -> String {
 }
 
 /// A running server and what it owns; the server stops when this is dropped.
+/// It is also a `Caller` without credentials (through `Deref`).
 pub struct TestApp {
-    pub address: String,
-    pub client: reqwest::Client,
+    caller: Caller,
     pub data_dir: tempfile::TempDir,
     pub modules_dir: tempfile::TempDir,
     _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Someone calling the server: its address and an HTTP client, with or without a token.
+#[derive(Clone)]
+pub struct Caller {
+    pub address: String,
+    pub client: reqwest::Client,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Caller;
+
+    fn deref(&self) -> &Caller {
+        &self.caller
+    }
+}
+
+impl TestApp {
+    /// A caller presenting `Authorization: Bearer <token>` on every request.
+    pub fn with_token(&self, token: &str) -> Caller {
+        let mut headers = HeaderMap::new();
+        let value = format!("Bearer {token}").parse().expect("a header value");
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+        Caller {
+            address: self.caller.address.clone(),
+            client: reqwest::Client::builder()
+                .default_headers(headers)
+                .build()
+                .expect("a client"),
+        }
+    }
 }
 
 /// A response: status, headers and the JSON body (Null when not JSON).
@@ -91,6 +122,9 @@ pub fn test_config(data_dir: &Path, modules_dir: &Path) -> Config {
         modules_dir: modules_dir.to_owned(),
         ..Config::default()
     };
+    // Tests of other features run without authentication (loopback only); tests of
+    // authentication switch it on.
+    config.auth.mode = host::auth::AuthMode::Open;
     config.limits.default.fuel = 20_000_000_000;
     config.limits.default.memory_bytes = 64 << 20;
     config.limits.default.deadline = std::time::Duration::from_secs(20);
@@ -150,15 +184,17 @@ pub async fn start(
     }));
     wait_until_ready(&address).await;
     TestApp {
-        address,
-        client: reqwest::Client::new(),
+        caller: Caller {
+            address,
+            client: reqwest::Client::new(),
+        },
         data_dir,
         modules_dir,
         _shutdown: shutdown,
     }
 }
 
-impl TestApp {
+impl Caller {
     /// GET a path.
     pub async fn get(&self, path: &str) -> Reply {
         let response = self

@@ -1,5 +1,6 @@
 //! The integration tests: one binary, real servers on port 0, real components built from source.
 
+mod auth;
 mod cli;
 mod client;
 mod deploy;

@@ -294,6 +294,7 @@ fn start_server(
     std::fs::copy(module, modules.join(module.file_name().unwrap_or_default()))?;
     let config = Config {
         listen: "127.0.0.1:0".parse()?,
+        auth: open_auth(),
         modules_dir: modules,
         data_dir: scratch.join(name).join("data"),
         ..Config::default()
@@ -638,5 +639,14 @@ impl Stats {
             p99_us: at(0.99),
             per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
         }
+    }
+}
+
+/// Benchmark servers listen on loopback without authentication, as before it existed, so that
+/// figures stay comparable across runs.
+fn open_auth() -> host::config::AuthSettings {
+    host::config::AuthSettings {
+        mode: host::auth::AuthMode::Open,
+        ..Default::default()
     }
 }

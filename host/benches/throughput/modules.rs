@@ -12,7 +12,7 @@ use host::discipline::ModuleDigest;
 use host::sandbox::Sandbox;
 use host::{Application, Config};
 
-use super::connect;
+use super::{connect, open_auth};
 
 /// Modules in the time-to-ready measurement.
 const MODULES: usize = 50;
@@ -62,6 +62,7 @@ fn write_distinct_modules(template: &Path, dir: &Path) -> anyhow::Result<()> {
 fn time_to_ready(modules: &Path, data: &Path) -> anyhow::Result<(Duration, u64, u64)> {
     let config = Config {
         listen: "127.0.0.1:0".parse()?,
+        auth: open_auth(),
         modules_dir: modules.to_owned(),
         data_dir: data.to_owned(),
         ..Config::default()
@@ -147,6 +148,7 @@ fn deploy_round_trip(root: &Path, scratch: &Path) -> anyhow::Result<()> {
     let component = Bytes::from(std::fs::read(root.join("modules/rosenbrock.wasm"))?);
     let config = Config {
         listen: "127.0.0.1:0".parse()?,
+        auth: open_auth(),
         modules_dir: scratch.join("deploy/modules"),
         data_dir: scratch.join("deploy/data"),
         ..Config::default()

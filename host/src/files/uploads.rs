@@ -15,6 +15,9 @@ pub struct UploadInfo {
     /// Its id, to reference it in an execution's `files`.
     #[serde(rename = "fileID")]
     pub id: Uuid,
+    /// The user it belongs to.
+    #[serde(default)]
+    pub owner: String,
     /// The name the client gave.
     pub name: String,
     /// Its size in bytes.
@@ -57,6 +60,7 @@ impl Uploads {
     /// Streams `body` to disk, hashing as it goes; a partial file never survives a failure.
     pub async fn save<E: std::fmt::Display>(
         &self,
+        owner: &str,
         name: String,
         body: impl Stream<Item = Result<axum::body::Bytes, E>> + Unpin,
     ) -> Result<UploadInfo, UploadError> {
@@ -72,6 +76,7 @@ impl Uploads {
         };
         let info = UploadInfo {
             id,
+            owner: owner.to_owned(),
             name,
             size,
             sha256,

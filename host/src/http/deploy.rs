@@ -1,16 +1,19 @@
 //! OGC API – Processes Part 2 (deploy, replace, undeploy) with WebAssembly components as the
 //! package: `POST /processes`, `PUT /processes/{id}` and `DELETE /processes/{id}`.
 
-use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use futures_util::StreamExt;
 use uuid::Uuid;
 
 use super::AppState;
+use super::auth::require_admin;
 use super::files::upload_problem;
 use super::processes::{require_ready, summary};
+use crate::auth::Identity;
 use crate::files::stream_to_file;
 use crate::problem::{Problem, ProblemKind};
 use crate::registry::{DeployError, Deployed, ProcessRef};
@@ -22,10 +25,11 @@ const MODULE_MEDIA_TYPES: [&str; 2] = ["application/wasm", "application/octet-st
 /// already were.
 pub(super) async fn deploy(
     State(state): State<AppState>,
+    Extension(caller): Extension<Identity>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let deployed = receive(&state, &headers, body, None).await?;
+    let deployed = receive(&state, &caller, &headers, body, None).await?;
     let status = if deployed.created {
         StatusCode::CREATED
     } else {
@@ -41,12 +45,13 @@ pub(super) async fn deploy(
 /// version, or the one pinned). 204.
 pub(super) async fn replace(
     State(state): State<AppState>,
+    Extension(caller): Extension<Identity>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<StatusCode, Problem> {
     let reference = ProcessRef::parse(&id);
-    receive(&state, &headers, body, Some(reference)).await?;
+    receive(&state, &caller, &headers, body, Some(reference)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -54,8 +59,10 @@ pub(super) async fn replace(
 /// queued ones fail as module-unavailable. 204.
 pub(super) async fn undeploy(
     State(state): State<AppState>,
+    Extension(caller): Extension<Identity>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
+    require_admin(&caller)?;
     require_ready(&state)?;
     let reference = ProcessRef::parse(&id);
     let registry = state.registry.clone();
@@ -69,12 +76,17 @@ pub(super) async fn undeploy(
 /// Streams the body into the staging directory, then validates and serves it off the runtime.
 async fn receive(
     state: &AppState,
+    caller: &Identity,
     headers: &HeaderMap,
     body: Body,
     replacing: Option<ProcessRef>,
 ) -> Result<Deployed, Problem> {
-    require_ready(state)?;
-    require_module_media_type(headers)?;
+    let admitted = require_admin(caller)
+        .and_then(|()| require_ready(state))
+        .and_then(|()| require_module_media_type(headers));
+    if let Err(problem) = admitted {
+        return Err(drained(body, state.max_module_bytes, problem).await);
+    }
     let staging = state.registry.staging_dir();
     tokio::fs::create_dir_all(&staging)
         .await
@@ -97,6 +109,20 @@ async fn receive(
         .await
         .map_err(Problem::internal)?
         .map_err(deploy_problem)
+}
+
+/// Reads and discards a refused body (up to `limit` bytes) before the refusal is sent, so that
+/// the client reads the problem instead of a connection closed under its upload.
+async fn drained(body: Body, limit: u64, problem: Problem) -> Problem {
+    let mut chunks = body.into_data_stream();
+    let mut read = 0u64;
+    while let Some(Ok(chunk)) = chunks.next().await {
+        read += chunk.len() as u64;
+        if read > limit {
+            break;
+        }
+    }
+    problem
 }
 
 fn require_module_media_type(headers: &HeaderMap) -> Result<(), Problem> {

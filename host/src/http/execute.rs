@@ -5,7 +5,7 @@ use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -16,6 +16,7 @@ use super::extract::{ApiJson, parse_json};
 use super::files::upload_problem;
 use super::processes::{discipline_for, find_process};
 use super::{AppState, submit};
+use crate::auth::Identity;
 use crate::discipline::Discipline;
 use crate::execution::{Computed, Differentiation, Executed, ExecutionFacts, ExecutionRequest};
 use crate::files::WorkspacePath;
@@ -82,12 +83,13 @@ struct LinearizeBody {
 
 async fn execute(
     State(state): State<AppState>,
+    Extension(caller): Extension<Identity>,
     Path(id): Path<String>,
     request: Request,
 ) -> Result<Response, Problem> {
     let headers = request.headers().clone();
     let body = if is_multipart(&headers) {
-        multipart_body(&state, request).await?
+        multipart_body(&state, &caller, request).await?
     } else {
         ApiJson::<ExecuteBody<Map<String, Value>>>::from_request(request, &state)
             .await?
@@ -100,7 +102,7 @@ async fn execute(
         )
         .with("pointer", "/response"));
     }
-    let common = Common::prepare(&state, &id, &body).await?;
+    let common = Common::prepare(&state, &caller, &id, &body).await?;
     let inputs = common.inputs(body.inputs, "/inputs")?;
     if submit::prefers_async(&headers) {
         return submit::one(&state, &common, inputs).await;
@@ -118,10 +120,11 @@ async fn execute(
 /// `POST /processes/{id}/batch`: many executions of one process, submitted atomically as jobs.
 async fn batch(
     State(state): State<AppState>,
+    Extension(caller): Extension<Identity>,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ExecuteBody<Vec<Map<String, Value>>>>,
 ) -> Result<Response, Problem> {
-    let common = Common::prepare(&state, &id, &body).await?;
+    let common = Common::prepare(&state, &caller, &id, &body).await?;
     let inputs = body
         .inputs
         .into_iter()
@@ -134,6 +137,8 @@ async fn batch(
 /// What every execution of one request shares: the process, its grammar for the options,
 /// the outputs wanted, the linearization, the limits and the priority.
 pub(super) struct Common {
+    /// The user the executions run for.
+    pub(super) owner: String,
     pub(super) process: Arc<Process>,
     pub(super) discipline: Arc<Discipline>,
     pub(super) options: Map<String, Value>,
@@ -148,6 +153,7 @@ pub(super) struct Common {
 impl Common {
     async fn prepare<Inputs>(
         state: &AppState,
+        caller: &Identity,
         id: &str,
         body: &ExecuteBody<Inputs>,
     ) -> Result<Self, Problem> {
@@ -169,8 +175,9 @@ impl Common {
                     .with("pointer", format!("/subscriber/{member}"))
             })?;
         }
-        let files = input_files(state, &body.files).await?;
+        let files = input_files(state, caller, &body.files).await?;
         Ok(Self {
+            owner: caller.user.clone(),
             files,
             subscriber: body.subscriber.clone(),
             process,
@@ -227,6 +234,7 @@ fn is_multipart(headers: &HeaderMap) -> bool {
 /// placed in the workspace under its file name unless the JSON's `files` names that path.
 async fn multipart_body(
     state: &AppState,
+    caller: &Identity,
     request: Request,
 ) -> Result<ExecuteBody<Map<String, Value>>, Problem> {
     let malformed = |message: String| Problem::new(ProblemKind::MalformedRequest, message);
@@ -247,7 +255,7 @@ async fn multipart_body(
             Some(name) if field.name() != Some("execute") => {
                 let info = state
                     .uploads
-                    .save(name.clone(), field)
+                    .save(&caller.user, name.clone(), field)
                     .await
                     .map_err(upload_problem)?;
                 uploaded.push((name, info.id));
@@ -278,9 +286,11 @@ async fn multipart_body(
     Ok(body)
 }
 
-/// Checks each `files` entry: a path inside the workspace, and an upload that exists.
+/// Checks each `files` entry: a path inside the workspace, and an upload of the caller's (any
+/// other is reported as missing).
 async fn input_files(
     state: &AppState,
+    caller: &Identity,
     files: &Map<String, Value>,
 ) -> Result<Vec<(WorkspacePath, PathBuf)>, Problem> {
     let mut checked = Vec::with_capacity(files.len());
@@ -294,7 +304,12 @@ async fn input_files(
             .as_str()
             .and_then(|id| id.parse().ok())
             .ok_or_else(|| bad(format!("{id} is not a file id")))?;
-        if state.uploads.info(upload).await.is_none() {
+        let owned = state
+            .uploads
+            .info(upload)
+            .await
+            .is_some_and(|info| caller.may_access(&info.owner));
+        if !owned {
             return Err(bad(format!("no uploaded file has the id {upload}")));
         }
         checked.push((inside, state.uploads.blob(upload)));

@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 use tower::ServiceExt;
@@ -14,6 +14,7 @@ use tower_http::services::ServeFile;
 
 use super::AppState;
 use super::jobs::find_job;
+use crate::auth::Identity;
 use crate::files::{UploadError, WorkspacePath, list_tree, open_inside};
 use crate::problem::{Problem, ProblemKind};
 
@@ -34,13 +35,14 @@ struct UploadQuery {
 
 async fn upload(
     State(state): State<AppState>,
+    Extension(caller): Extension<Identity>,
     Query(query): Query<UploadQuery>,
     body: Body,
 ) -> Result<Response, Problem> {
     let name = query.name.unwrap_or_else(|| "upload".into());
     let info = state
         .uploads
-        .save(name, body.into_data_stream())
+        .save(&caller.user, name, body.into_data_stream())
         .await
         .map_err(upload_problem)?;
     Ok((StatusCode::CREATED, Json(info)).into_response())
@@ -59,6 +61,7 @@ pub(super) fn upload_problem(error: UploadError) -> Problem {
 
 async fn upload_info(
     State(state): State<AppState>,
+    Extension(caller): Extension<Identity>,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
     let missing = || {
@@ -68,15 +71,21 @@ async fn upload_info(
         )
     };
     let id = id.parse().map_err(|_| missing())?;
-    let info = state.uploads.info(id).await.ok_or_else(missing)?;
+    let info = state
+        .uploads
+        .info(id)
+        .await
+        .filter(|info| caller.may_access(&info.owner))
+        .ok_or_else(missing)?;
     Ok(Json(info).into_response())
 }
 
 async fn job_files(
     State(state): State<AppState>,
+    Extension(caller): Extension<Identity>,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    let job = find_job(&state, &id).await?;
+    let job = find_job(&state, &caller, &id).await?;
     let dir = state.scheduler.workspace_of(job.id);
     let files = tokio::task::spawn_blocking(move || list_tree(&dir))
         .await
@@ -86,10 +95,11 @@ async fn job_files(
 
 async fn job_file(
     State(state): State<AppState>,
+    Extension(caller): Extension<Identity>,
     Path((id, path)): Path<(String, String)>,
     request: Request,
 ) -> Result<Response, Problem> {
-    let job = find_job(&state, &id).await?;
+    let job = find_job(&state, &caller, &id).await?;
     let path = WorkspacePath::parse(&path)
         .map_err(|error| Problem::new(ProblemKind::MalformedRequest, error.to_string()))?;
     let dir = state.scheduler.workspace_of(job.id);

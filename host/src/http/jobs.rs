@@ -7,13 +7,14 @@ use axum::extract::{Path, Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use futures_util::Stream;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::AppState;
+use crate::auth::{Identity, Role};
 use crate::problem::{Problem, ProblemKind, stored_problem_response};
 use crate::scheduler::{JobEvent, results_document};
 use crate::store::{JobFilter, JobId, JobRecord, JobStatus};
@@ -75,13 +76,20 @@ fn no_such_job(id: &str) -> Problem {
     Problem::new(ProblemKind::NoSuchJob, format!("no job has the id {id:?}"))
 }
 
-pub(super) async fn find_job(state: &AppState, id: &str) -> Result<JobRecord, Problem> {
+/// The job `id`, if the caller may see it: its owner, or an administrator. Anyone else gets
+/// the same 404 as for a job that does not exist.
+pub(super) async fn find_job(
+    state: &AppState,
+    caller: &Identity,
+    id: &str,
+) -> Result<JobRecord, Problem> {
     let job_id = parse_id(id)?;
     state
         .store
         .get(job_id)
         .await
         .map_err(Problem::internal)?
+        .filter(|job| caller.may_access(&job.owner))
         .ok_or_else(|| no_such_job(id))
 }
 
@@ -101,11 +109,13 @@ struct ListQuery {
 
 async fn list_jobs(
     State(state): State<AppState>,
+    Extension(caller): Extension<Identity>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Value>, Problem> {
     let limit = query.limit.unwrap_or(100).clamp(1, MAX_PAGE);
     let (created_from, created_to) = parse_interval(query.datetime.as_deref())?;
     let filter = JobFilter {
+        owner: (caller.role != Role::Admin).then(|| caller.user.clone()),
         process_id: query.process_id.clone(),
         statuses: parse_statuses(query.status.as_deref())?,
         created_from,
@@ -190,6 +200,7 @@ struct StatusQuery {
 
 async fn job_status(
     State(state): State<AppState>,
+    Extension(caller): Extension<Identity>,
     Path(id): Path<String>,
     Query(query): Query<StatusQuery>,
 ) -> Result<Json<Value>, Problem> {
@@ -198,30 +209,35 @@ async fn job_status(
         .filter(|wait| wait.is_finite() && *wait > 0.0)
         .map(Duration::from_secs_f64);
     let job = match wait {
-        None => find_job(&state, &id).await?,
-        Some(wait) => wait_for_end(&state, &id, wait.min(MAX_WAIT)).await?,
+        None => find_job(&state, &caller, &id).await?,
+        Some(wait) => wait_for_end(&state, &caller, &id, wait.min(MAX_WAIT)).await?,
     };
     Ok(Json(status_info(&job)))
 }
 
 /// Waits, holding no thread, until the job ends or `wait` passes.
-async fn wait_for_end(state: &AppState, id: &str, wait: Duration) -> Result<JobRecord, Problem> {
+async fn wait_for_end(
+    state: &AppState,
+    caller: &Identity,
+    id: &str,
+    wait: Duration,
+) -> Result<JobRecord, Problem> {
     let mut events = state.scheduler.events().subscribe();
     let deadline = tokio::time::Instant::now() + wait;
     let job_id = parse_id(id)?;
     loop {
-        let job = find_job(state, id).await?;
+        let job = find_job(state, caller, id).await?;
         if job.status.is_final() {
             return Ok(job);
         }
         loop {
             match tokio::time::timeout_at(deadline, events.recv()).await {
-                Err(_elapsed) => return find_job(state, id).await,
+                Err(_elapsed) => return find_job(state, caller, id).await,
                 Ok(Ok(event)) if event.id == job_id && event.status.is_final() => break,
                 Ok(Ok(_)) => {}
                 // Fell behind, or events stopped: look at the store again.
                 Ok(Err(RecvError::Lagged(_))) => break,
-                Ok(Err(RecvError::Closed)) => return find_job(state, id).await,
+                Ok(Err(RecvError::Closed)) => return find_job(state, caller, id).await,
             }
         }
     }
@@ -229,9 +245,10 @@ async fn wait_for_end(state: &AppState, id: &str, wait: Duration) -> Result<JobR
 
 async fn job_results(
     State(state): State<AppState>,
+    Extension(caller): Extension<Identity>,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    let job = find_unexpired_job(&state, &id, "results").await?;
+    let job = find_unexpired_job(&state, &caller, &id, "results").await?;
     match job.status {
         JobStatus::Successful => {
             let document = results_document(job.outputs.as_deref(), job.jacobian.as_deref());
@@ -259,9 +276,10 @@ async fn job_results(
 /// What the guest wrote on stdout and stderr and through `log`, once the job has ended.
 async fn job_logs(
     State(state): State<AppState>,
+    Extension(caller): Extension<Identity>,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    let job = find_unexpired_job(&state, &id, "logs").await?;
+    let job = find_unexpired_job(&state, &caller, &id, "logs").await?;
     let Some(logs) = job.logs else {
         return Err(Problem::new(
             ProblemKind::ResultNotReady,
@@ -273,8 +291,13 @@ async fn job_logs(
 }
 
 /// A job whose `what` (results, logs) has not been removed by garbage collection.
-async fn find_unexpired_job(state: &AppState, id: &str, what: &str) -> Result<JobRecord, Problem> {
-    let job = find_job(state, id).await?;
+async fn find_unexpired_job(
+    state: &AppState,
+    caller: &Identity,
+    id: &str,
+    what: &str,
+) -> Result<JobRecord, Problem> {
+    let job = find_job(state, caller, id).await?;
     if job.expired_at.is_some() {
         return Err(Problem::new(
             ProblemKind::Expired,
@@ -287,10 +310,11 @@ async fn find_unexpired_job(state: &AppState, id: &str, what: &str) -> Result<Jo
 /// Server-sent events: the current status, then every change, until the job ends.
 async fn job_events(
     State(state): State<AppState>,
+    Extension(caller): Extension<Identity>,
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Problem> {
     let events = state.scheduler.events().subscribe();
-    let job = find_job(&state, &id).await?;
+    let job = find_job(&state, &caller, &id).await?;
     let first = JobEvent {
         id: job.id,
         status: job.status,
@@ -337,9 +361,10 @@ fn to_sse(event: &JobEvent) -> Event {
 
 async fn dismiss_job(
     State(state): State<AppState>,
+    Extension(caller): Extension<Identity>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, Problem> {
-    let job_id = parse_id(&id)?;
+    let job_id = find_job(&state, &caller, &id).await?.id;
     let problem = Problem::new(
         ProblemKind::Dismissed,
         format!("job {id} was dismissed on request"),
@@ -356,7 +381,7 @@ async fn dismiss_job(
         Some(JobStatus::Running) => state.scheduler.cancel(job_id),
         Some(_) => state.scheduler.remove_workspace(job_id),
     }
-    let job = find_job(&state, &id).await?;
+    let job = find_job(&state, &caller, &id).await?;
     state.scheduler.events().publish(JobEvent {
         id: job.id,
         status: JobStatus::Dismissed,

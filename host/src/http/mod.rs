@@ -1,5 +1,7 @@
 //! The HTTP API, shaped on OGC API – Processes 1.0: each area owns its router.
 
+mod accounts;
+mod auth;
 mod deploy;
 mod execute;
 mod extract;
@@ -16,6 +18,7 @@ use axum::extract::DefaultBodyLimit;
 
 pub use crate::problem::{Problem, ProblemKind};
 
+use crate::auth::{Authenticator, LoginLimiter};
 use crate::execution::Executor;
 use crate::files::Uploads;
 use crate::limits::LimitPolicy;
@@ -47,6 +50,12 @@ pub struct Shared {
     pub queue_gauge: submit::QueueGauge,
     /// Default and maximum limits.
     pub limits: LimitPolicy,
+    /// Turns bearer tokens into callers.
+    pub auth: Arc<Authenticator>,
+    /// Failed logins per user name.
+    pub logins: LoginLimiter,
+    /// Lifetime of the tokens `POST /token` issues.
+    pub token_lifetime: std::time::Duration,
 }
 
 impl AppState {
@@ -66,12 +75,20 @@ impl std::ops::Deref for AppState {
 
 /// The whole API.
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
-    Router::new()
-        .merge(landing::router())
+    let protected = Router::new()
         .merge(processes::router())
         .merge(execute::router())
         .merge(jobs::router())
         .merge(files::router())
+        .merge(accounts::router())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ));
+    Router::new()
+        .merge(landing::router())
+        .merge(accounts::public_router())
+        .merge(protected)
         .fallback(landing::not_found)
         .method_not_allowed_fallback(landing::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))

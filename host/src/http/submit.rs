@@ -147,6 +147,7 @@ fn new_job(common: &Common, inputs: Map<String, Value>) -> Result<NewJob, Proble
     };
     Ok(NewJob {
         id: Uuid::new_v4(),
+        owner: common.owner.clone(),
         process_id: common.discipline.name.clone(),
         module_digest: common.process.digest.to_string(),
         priority: common.priority,

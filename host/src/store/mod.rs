@@ -1,8 +1,10 @@
-//! The job store: every asynchronous job from acceptance to its end, in SQL.
+//! The job store: every asynchronous job from acceptance to its end, and the users and tokens
+//! they belong to, in SQL.
 //!
 //! The public API is independent of the database: today it is backed by an embedded SQLite
 //! file (WAL); a PostgreSQL backend slots in behind the same methods.
 
+mod accounts;
 mod sqlite;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -10,6 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use uuid::Uuid;
 
+pub use accounts::{TokenOwner, TokenRecord, UserRecord};
 pub use sqlite::SqliteStore as JobStore;
 
 /// A job's public id.
@@ -69,6 +72,8 @@ impl JobStatus {
 pub struct NewJob {
     /// Its id.
     pub id: JobId,
+    /// The user it belongs to.
+    pub owner: String,
     /// The process it runs.
     pub process_id: String,
     /// The exact module it must run.
@@ -85,6 +90,7 @@ impl NewJob {
         JobRecord {
             seq: 0,
             id: self.id,
+            owner: self.owner.clone(),
             process_id: self.process_id.clone(),
             module_digest: self.module_digest.clone(),
             status: JobStatus::Accepted,
@@ -114,6 +120,8 @@ pub struct JobRecord {
     pub seq: i64,
     /// Its id.
     pub id: JobId,
+    /// The user it belongs to.
+    pub owner: String,
     /// The process it runs.
     pub process_id: String,
     /// The exact module it runs.
@@ -176,6 +184,8 @@ pub struct JobOutcome {
 /// Which jobs to list.
 #[derive(Debug, Clone, Default)]
 pub struct JobFilter {
+    /// Only this user's jobs (all users' when `None`).
+    pub owner: Option<String>,
     /// Only this process.
     pub process_id: Option<String>,
     /// Only these statuses (all when empty).

@@ -17,7 +17,7 @@ use super::{
 const EXPIRE: &str =
     "outputs = NULL, jacobian = NULL, logs = NULL, result_bytes = 0, expired_at = ?1";
 
-const COLUMNS: &str = "seq, id, process_id, module_digest, status, priority, request, outputs, jacobian, \
+const COLUMNS: &str = "seq, id, owner, process_id, module_digest, status, priority, request, outputs, jacobian, \
     error, progress, message, attempts, fuel_consumed, logs, created_at, started_at, finished_at, updated_at, \
     expired_at";
 
@@ -47,16 +47,22 @@ impl SqliteStore {
         Ok(Self { pool })
     }
 
+    /// The connection pool, for the other parts of the store.
+    pub(super) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     /// Inserts jobs atomically: all or none. Returns their creation time (Unix microseconds).
     pub async fn insert(&self, jobs: &[NewJob]) -> Result<i64, StoreError> {
         let now = now_micros();
         let mut transaction = self.pool.begin().await?;
         for chunk in jobs.chunks(500) {
             let mut insert = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO jobs (id, process_id, module_digest, status, priority, request, created_at, updated_at) ",
+                "INSERT INTO jobs (id, owner, process_id, module_digest, status, priority, request, created_at, updated_at) ",
             );
             insert.push_values(chunk, |mut row, job| {
                 row.push_bind(job.id.to_string())
+                    .push_bind(&job.owner)
                     .push_bind(&job.process_id)
                     .push_bind(&job.module_digest)
                     .push_bind(JobStatus::Accepted.as_str())
@@ -185,6 +191,9 @@ impl SqliteStore {
     pub async fn list(&self, filter: &JobFilter) -> Result<Vec<JobRecord>, StoreError> {
         let mut query =
             QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM jobs WHERE 1 = 1"));
+        if let Some(owner) = &filter.owner {
+            query.push(" AND owner = ").push_bind(owner.clone());
+        }
         if let Some(process_id) = &filter.process_id {
             query
                 .push(" AND process_id = ")
@@ -334,6 +343,7 @@ fn record(row: &SqliteRow) -> Result<JobRecord, StoreError> {
     Ok(JobRecord {
         seq: row.try_get("seq")?,
         id: id.parse().map_err(|_| corrupt("id"))?,
+        owner: row.try_get("owner")?,
         process_id: row.try_get("process_id")?,
         module_digest: row.try_get("module_digest")?,
         status: status_of(&row.try_get::<String, _>("status")?)?,
@@ -374,6 +384,7 @@ mod tests {
     fn job(priority: i32) -> NewJob {
         NewJob {
             id: JobId::new_v4(),
+            owner: "alice".into(),
             process_id: "P".into(),
             module_digest: "sha256:00".into(),
             priority,

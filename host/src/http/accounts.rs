@@ -1,0 +1,275 @@
+//! Users and tokens over HTTP: `POST /token` (OAuth2 password flow), `GET /users/me`, the
+//! administrators' `/users`, and each user's API tokens under `/tokens`.
+
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use axum::{Extension, Form, Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::AppState;
+use super::auth::require_admin;
+use super::extract::ApiJson;
+use crate::auth::{Identity, Role, USER_NAME_RULE, is_valid_user_name, secrets};
+use crate::problem::{Problem, ProblemKind};
+use crate::store::now_micros;
+
+/// The public route: logging in.
+pub(super) fn public_router() -> Router<AppState> {
+    Router::new().route("/token", post(login))
+}
+
+/// The routes that need a caller.
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/users/me", get(me))
+        .route("/users", get(list_users).post(create_user))
+        .route("/users/{name}", delete(remove_user))
+        .route("/tokens", get(list_tokens).post(create_token))
+        .route("/tokens/{id}", delete(revoke_token))
+}
+
+/// The OAuth2 password grant's form (RFC 6749 §4.3).
+#[derive(Debug, Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    grant_type: Option<String>,
+    username: String,
+    password: String,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    Form(form): Form<LoginForm>,
+) -> Result<Json<Value>, Problem> {
+    if form
+        .grant_type
+        .as_deref()
+        .is_some_and(|grant| grant != "password")
+    {
+        return Err(Problem::new(
+            ProblemKind::MalformedRequest,
+            "grant_type must be \"password\"",
+        )
+        .with("error", "unsupported_grant_type"));
+    }
+    if let Err(wait) = state.logins.check(&form.username) {
+        return Err(Problem::new(
+            ProblemKind::TooManyLogins,
+            format!("too many failed logins for {:?}", form.username),
+        )
+        .with("retryAfter", wait.as_secs().max(1)));
+    }
+    let record = state
+        .store
+        .login_record(&form.username)
+        .await
+        .map_err(Problem::internal)?;
+    let (role, stored) = match record {
+        Some((role, Some(hash))) => (Some(role), hash),
+        _ => (None, secrets::UNMATCHABLE_HASH.to_owned()),
+    };
+    let password = form.password;
+    let matches =
+        tokio::task::spawn_blocking(move || secrets::password_matches(&password, &stored))
+            .await
+            .map_err(Problem::internal)?;
+    if !(matches && role.is_some()) {
+        state.logins.failed(&form.username);
+        return Err(
+            Problem::new(ProblemKind::LoginFailed, "wrong user name or password")
+                .with("error", "invalid_grant"),
+        );
+    }
+    state.logins.succeeded(&form.username);
+    let lifetime = state.token_lifetime;
+    let (token, _) = issue_token(&state, &form.username, "login", Some(lifetime)).await?;
+    Ok(Json(json!({
+        "access_token": token,
+        "token_type": "bearer",
+        "expires_in": lifetime.as_secs(),
+    })))
+}
+
+/// A new token for `user`, stored by its hash; returns the secret (shown once) and its id.
+async fn issue_token(
+    state: &AppState,
+    user: &str,
+    label: &str,
+    lifetime: Option<Duration>,
+) -> Result<(String, Uuid), Problem> {
+    let token = secrets::new_token().map_err(Problem::internal)?;
+    let expires_at = lifetime.map(|lifetime| {
+        now_micros().saturating_add(i64::try_from(lifetime.as_micros()).unwrap_or(i64::MAX))
+    });
+    let id = state
+        .store
+        .insert_token(user, &secrets::token_hash(&token), label, expires_at)
+        .await
+        .map_err(Problem::internal)?;
+    Ok((token, id))
+}
+
+async fn me(Extension(caller): Extension<Identity>) -> Json<Value> {
+    Json(json!({"name": caller.user, "role": caller.role}))
+}
+
+async fn list_users(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Identity>,
+) -> Result<Json<Value>, Problem> {
+    require_admin(&caller)?;
+    let users = state.store.users().await.map_err(Problem::internal)?;
+    Ok(Json(json!({ "users": users })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewUser {
+    name: String,
+    #[serde(default = "default_role")]
+    role: Role,
+    #[serde(default)]
+    password: Option<String>,
+}
+
+fn default_role() -> Role {
+    Role::User
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Identity>,
+    ApiJson(user): ApiJson<NewUser>,
+) -> Result<(StatusCode, Json<Value>), Problem> {
+    require_admin(&caller)?;
+    check_user_name(&user.name)?;
+    let hash = match user.password {
+        Some(password) => Some(hash_password(password).await?),
+        None => None,
+    };
+    let created = state
+        .store
+        .create_user(&user.name, user.role, hash.as_deref())
+        .await
+        .map_err(Problem::internal)?;
+    if !created {
+        return Err(Problem::new(
+            ProblemKind::UserExists,
+            format!("{:?} exists", user.name),
+        ));
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"name": user.name, "role": user.role})),
+    ))
+}
+
+/// Hashes a password off the async runtime (Argon2 takes tens of milliseconds on purpose).
+pub(crate) async fn hash_password(password: String) -> Result<String, Problem> {
+    if password.len() < 8 {
+        return Err(Problem::new(
+            ProblemKind::MalformedRequest,
+            "a password has at least 8 characters",
+        )
+        .with("pointer", "/password"));
+    }
+    tokio::task::spawn_blocking(move || secrets::hash_password(&password))
+        .await
+        .map_err(Problem::internal)?
+        .map_err(Problem::internal)
+}
+
+fn check_user_name(name: &str) -> Result<(), Problem> {
+    if !is_valid_user_name(name) {
+        return Err(
+            Problem::new(ProblemKind::MalformedRequest, USER_NAME_RULE).with("pointer", "/name")
+        );
+    }
+    Ok(())
+}
+
+async fn remove_user(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Identity>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, Problem> {
+    require_admin(&caller)?;
+    if !state
+        .store
+        .remove_user(&name)
+        .await
+        .map_err(Problem::internal)?
+    {
+        return Err(Problem::new(
+            ProblemKind::NoSuchUser,
+            format!("no user {name:?}"),
+        ));
+    }
+    state.auth.forget_all();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct NewToken {
+    #[serde(default)]
+    label: String,
+    /// Seconds until it expires; never when absent.
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+async fn create_token(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Identity>,
+    ApiJson(request): ApiJson<NewToken>,
+) -> Result<(StatusCode, Json<Value>), Problem> {
+    let lifetime = request.expires_in.map(Duration::from_secs);
+    let (token, id) = issue_token(&state, &caller.user, &request.label, lifetime).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            json!({"id": id, "token": token, "user": caller.user, "expiresIn": request.expires_in}),
+        ),
+    ))
+}
+
+async fn list_tokens(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Identity>,
+) -> Result<Json<Value>, Problem> {
+    let tokens = state
+        .store
+        .tokens(Some(&caller.user))
+        .await
+        .map_err(Problem::internal)?;
+    Ok(Json(json!({ "tokens": tokens })))
+}
+
+async fn revoke_token(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Identity>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    let missing = || {
+        Problem::new(
+            ProblemKind::NoSuchUser,
+            format!("no live token {id:?} of yours"),
+        )
+    };
+    let token: Uuid = id.parse().map_err(|_| missing())?;
+    let owner = (caller.role != Role::Admin).then_some(caller.user.as_str());
+    state
+        .store
+        .revoke_token(token, owner)
+        .await
+        .map_err(Problem::internal)?
+        .ok_or_else(missing)?;
+    state.auth.forget_all();
+    Ok(StatusCode::NO_CONTENT)
+}
