@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::AuthMode;
 use crate::limits::{ExecutionLimits, LimitPolicy};
+use crate::quotas::Quotas;
 use crate::sandbox::SandboxConfig;
 
 /// Everything the server can be told. Every member has a default; see `disciplines config`.
@@ -37,6 +38,8 @@ pub struct Config {
     pub modules: ModuleSettings,
     /// Authentication.
     pub auth: AuthSettings,
+    /// Per-user quotas: `[quotas.default]`, and `[quotas.users.<name>]` overrides.
+    pub quotas: Quotas,
     /// Logging.
     pub log: LogSettings,
 }
@@ -227,6 +230,7 @@ impl Default for Config {
             jobs: JobSettings::default(),
             modules: ModuleSettings::default(),
             auth: AuthSettings::default(),
+            quotas: Quotas::default(),
             log: LogSettings::default(),
         }
     }

@@ -14,6 +14,7 @@ pub mod http;
 pub mod limits;
 pub mod local;
 pub mod problem;
+pub mod quotas;
 pub mod registry;
 pub mod sandbox;
 pub mod scaffold;

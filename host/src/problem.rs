@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::execution::{ExecutionError, ExecutionFacts};
+use crate::quotas::QuotaExceeded;
 use crate::registry::ModuleRejection;
 use crate::sandbox::SandboxError;
 
@@ -103,11 +104,13 @@ pub enum ProblemKind {
     NoSuchUser,
     /// A user of this name exists.
     UserExists,
+    /// The request would pass one of the caller's quotas.
+    QuotaExceeded,
 }
 
 impl ProblemKind {
     /// All kinds, for the documentation endpoint.
-    pub const ALL: [Self; 39] = [
+    pub const ALL: [Self; 40] = [
         Self::NoSuchProcess,
         Self::NotFound,
         Self::MethodNotAllowed,
@@ -147,6 +150,7 @@ impl ProblemKind {
         Self::TooManyLogins,
         Self::NoSuchUser,
         Self::UserExists,
+        Self::QuotaExceeded,
     ];
 
     /// The short name used in the `type` URI.
@@ -191,6 +195,7 @@ impl ProblemKind {
             Self::TooManyLogins => "too-many-logins",
             Self::NoSuchUser => "no-such-user",
             Self::UserExists => "user-exists",
+            Self::QuotaExceeded => "quota-exceeded",
         }
     }
 
@@ -219,7 +224,7 @@ impl ProblemKind {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unauthorized | Self::LoginFailed => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
-            Self::TooManyLogins => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyLogins | Self::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
             Self::NoSuchUser => StatusCode::NOT_FOUND,
             Self::UserExists => StatusCode::CONFLICT,
             Self::MalformedRequest
@@ -290,6 +295,7 @@ impl ProblemKind {
             Self::TooManyLogins => "Too many failed logins",
             Self::NoSuchUser => "No such user or token",
             Self::UserExists => "User exists",
+            Self::QuotaExceeded => "Quota exceeded",
         }
     }
 
@@ -389,6 +395,9 @@ impl ProblemKind {
             }
             Self::NoSuchUser => "No user (or token of yours) has this name or id.",
             Self::UserExists => "A user of this name exists already.",
+            Self::QuotaExceeded => {
+                "The request would pass one of your quotas; `quota` names it (max_queued, max_workspace_bytes, max_fuel, max_memory_bytes). Wait for jobs to finish, dismiss finished ones, or ask for less."
+            }
         }
     }
 }
@@ -468,6 +477,12 @@ impl Problem {
             ProblemKind::Internal,
             "the server failed; the fault is logged",
         )
+    }
+}
+
+impl From<QuotaExceeded> for Problem {
+    fn from(exceeded: QuotaExceeded) -> Self {
+        Self::new(ProblemKind::QuotaExceeded, exceeded.detail).with("quota", exceeded.quota)
     }
 }
 

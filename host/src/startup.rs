@@ -110,6 +110,7 @@ impl Application {
             registry.clone(),
             config.jobs_dir(),
             config.execution.concurrency,
+            config.quotas.running_caps(),
         );
         let uploads = Uploads::new(&config.uploads_dir(), config.http.max_upload_bytes)
             .context("preparing the uploads directory")?;
@@ -130,6 +131,7 @@ impl Application {
             )),
             logins: LoginLimiter::new(config.auth.max_failed_logins, config.auth.login_lockout),
             token_lifetime: config.auth.token_lifetime,
+            quotas: config.quotas.clone(),
         });
         let router = http::router(state, config.http.max_body_bytes);
         let listener = TcpListener::bind(config.listen)

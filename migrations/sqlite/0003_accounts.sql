@@ -28,4 +28,6 @@ CREATE INDEX tokens_by_user ON tokens (user_name);
 ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
 
 CREATE INDEX jobs_by_owner ON jobs (owner, seq);
-CREATE INDEX jobs_queued_by_owner ON jobs (owner) WHERE status = 'accepted';
+-- Fair claiming: each user's queue in order, and how many jobs each user has running.
+CREATE INDEX jobs_queued_by_owner ON jobs (owner, priority DESC, seq) WHERE status = 'accepted';
+CREATE INDEX jobs_running_by_owner ON jobs (owner) WHERE status = 'running';

@@ -11,6 +11,7 @@ mod helpers;
 mod jobs;
 mod limits;
 mod local;
+mod quotas;
 mod reload;
 mod requests;
 mod sandbox;

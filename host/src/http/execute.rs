@@ -165,10 +165,19 @@ impl Common {
             .as_ref()
             .map(|wanted| differentiation(&discipline, wanted))
             .transpose()?;
-        let limits = state.limits.resolve(&body.limits).map_err(|error| {
+        let too_high = |error: crate::limits::LimitTooHigh| {
             Problem::new(ProblemKind::LimitTooHigh, error.to_string())
                 .with("pointer", format!("/limits/{}", error.name))
-        })?;
+        };
+        state.limits.resolve(&body.limits).map_err(too_high)?;
+        let quota = state.quotas.of(&caller.user);
+        quota
+            .check_request(body.limits.fuel, body.limits.memory_bytes)
+            .map_err(Problem::from)?;
+        let limits = quota
+            .narrow(&state.limits)
+            .resolve(&body.limits)
+            .map_err(too_high)?;
         if let Some(subscriber) = &body.subscriber {
             subscriber.check().map_err(|(member, message)| {
                 Problem::new(ProblemKind::MalformedRequest, message)

@@ -22,6 +22,7 @@ use crate::auth::{Authenticator, LoginLimiter};
 use crate::execution::Executor;
 use crate::files::Uploads;
 use crate::limits::LimitPolicy;
+use crate::quotas::Quotas;
 use crate::registry::Registry;
 use crate::scheduler::Scheduler;
 use crate::store::JobStore;
@@ -56,6 +57,8 @@ pub struct Shared {
     pub logins: LoginLimiter,
     /// Lifetime of the tokens `POST /token` issues.
     pub token_lifetime: std::time::Duration,
+    /// Per-user quotas.
+    pub quotas: Quotas,
 }
 
 impl AppState {

@@ -86,6 +86,7 @@ async fn insert(
             ),
         ));
     }
+    check_quotas(state, &common.owner, inputs.len() as u64).await?;
     let jobs = inputs
         .into_iter()
         .map(|inputs| new_job(common, inputs))
@@ -94,6 +95,28 @@ async fn insert(
     state.queue_gauge.add(jobs.len() as u64);
     state.scheduler.wake();
     Ok((jobs, created_at))
+}
+
+/// Refuses `adding` jobs of `owner` past their queued or storage quota (429, naming it).
+async fn check_quotas(state: &AppState, owner: &str, adding: u64) -> Result<(), Problem> {
+    let quota = state.quotas.of(owner);
+    if quota.max_queued.is_some() {
+        let queued = state
+            .store
+            .queued_of(owner)
+            .await
+            .map_err(Problem::internal)?;
+        quota.check_queued(queued, adding).map_err(Problem::from)?;
+    }
+    if quota.max_workspace_bytes.is_some() {
+        let stored = state
+            .store
+            .stored_bytes_of(owner)
+            .await
+            .map_err(Problem::internal)?;
+        quota.check_storage(stored).map_err(Problem::from)?;
+    }
+    Ok(())
 }
 
 /// How often the queue length is read from the store.

@@ -29,7 +29,7 @@ use crate::files::WorkspacePath;
 use crate::problem::{Problem, ProblemKind};
 use crate::registry::{Registry, canonical_options};
 use crate::sandbox::CancelFlag;
-use crate::store::{JobId, JobOutcome, JobRecord, JobStatus, JobStore, StoreError};
+use crate::store::{JobId, JobOutcome, JobRecord, JobStatus, JobStore, RunningCaps, StoreError};
 use progress::ProgressReporter;
 use webhooks::Webhooks;
 
@@ -53,6 +53,8 @@ pub struct Scheduler {
     store: JobStore,
     executor: Arc<Executor>,
     registry: Arc<Registry>,
+    /// How many jobs each user may have running.
+    caps: RunningCaps,
     jobs_dir: PathBuf,
     events: JobEvents,
     wake: Notify,
@@ -78,6 +80,7 @@ impl Scheduler {
         registry: Arc<Registry>,
         jobs_dir: PathBuf,
         threads: usize,
+        caps: RunningCaps,
     ) -> Arc<Self> {
         let threads = threads.max(1);
         let capacity = threads * PREFETCH_PER_THREAD;
@@ -87,6 +90,7 @@ impl Scheduler {
             store,
             executor,
             registry,
+            caps,
             jobs_dir,
             events: JobEvents::default(),
             wake: Notify::new(),
@@ -209,7 +213,11 @@ impl Scheduler {
                 continue;
             }
             permits.truncate(wanted);
-            let claimed = match self.store.claim(u32::try_from(wanted).unwrap_or(1)).await {
+            let claimed = match self
+                .store
+                .claim(u32::try_from(wanted).unwrap_or(1), &self.caps)
+                .await
+            {
                 Ok(jobs) => jobs,
                 Err(error) => {
                     tracing::error!(%error, "could not claim jobs");
@@ -220,6 +228,8 @@ impl Scheduler {
                 drop(permits);
                 tokio::select! {
                     () = self.wake.notified() => {}
+                    // A job that ends may free a capped user's turn.
+                    () = self.job_done.notified() => {}
                     () = tokio::time::sleep(POLL_INTERVAL) => {}
                     _ = stop.changed() => {}
                 }

@@ -5,6 +5,7 @@
 //! file (WAL); a PostgreSQL backend slots in behind the same methods.
 
 mod accounts;
+mod fair;
 mod sqlite;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -13,6 +14,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 pub use accounts::{TokenOwner, TokenRecord, UserRecord};
+pub use fair::RunningCaps;
 pub use sqlite::SqliteStore as JobStore;
 
 /// A job's public id.

@@ -17,7 +17,7 @@ use super::{
 const EXPIRE: &str =
     "outputs = NULL, jacobian = NULL, logs = NULL, result_bytes = 0, expired_at = ?1";
 
-const COLUMNS: &str = "seq, id, owner, process_id, module_digest, status, priority, request, outputs, jacobian, \
+pub(super) const COLUMNS: &str = "seq, id, owner, process_id, module_digest, status, priority, request, outputs, jacobian, \
     error, progress, message, attempts, fuel_consumed, logs, created_at, started_at, finished_at, updated_at, \
     expired_at";
 
@@ -75,25 +75,6 @@ impl SqliteStore {
         }
         transaction.commit().await?;
         Ok(now)
-    }
-
-    /// Moves up to `limit` accepted jobs to running, highest priority first, FIFO within one.
-    pub async fn claim(&self, limit: u32) -> Result<Vec<JobRecord>, StoreError> {
-        let now = now_micros();
-        let sql = format!(
-            "UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ?1, updated_at = ?1, \
-             progress = 0, message = '' \
-             WHERE seq IN (SELECT seq FROM jobs WHERE status = 'accepted' ORDER BY priority DESC, seq LIMIT ?2) \
-             RETURNING {COLUMNS}"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(now)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        let mut jobs = rows.iter().map(record).collect::<Result<Vec<_>, _>>()?;
-        jobs.sort_by_key(|job| (std::cmp::Reverse(job.priority), job.seq));
-        Ok(jobs)
     }
 
     /// Records how running jobs ended; returns the ids that were still running (the others
@@ -337,7 +318,7 @@ fn status_of(word: &str) -> Result<JobStatus, StoreError> {
     JobStatus::parse(word).ok_or_else(|| StoreError::Corrupt(format!("unknown status {word:?}")))
 }
 
-fn record(row: &SqliteRow) -> Result<JobRecord, StoreError> {
+pub(super) fn record(row: &SqliteRow) -> Result<JobRecord, StoreError> {
     let id: String = row.try_get("id")?;
     let corrupt = |what: &str| StoreError::Corrupt(format!("{what} of job {id}"));
     Ok(JobRecord {
@@ -372,6 +353,7 @@ fn record(row: &SqliteRow) -> Result<JobRecord, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::RunningCaps;
 
     async fn store() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -411,20 +393,29 @@ mod tests {
         let jobs = [job(0), job(5), job(0), job(5)];
         store.insert(&jobs).await.expect("insert");
         let claimed: Vec<JobId> = store
-            .claim(3)
+            .claim(3, &RunningCaps::default())
             .await
             .expect("claim")
             .iter()
             .map(|job| job.id)
             .collect();
         assert_eq!(claimed, vec![jobs[1].id, jobs[3].id, jobs[0].id]);
-        let last = store.claim(10).await.expect("claim");
+        let last = store
+            .claim(10, &RunningCaps::default())
+            .await
+            .expect("claim");
         assert_eq!(
             last.iter().map(|job| job.id).collect::<Vec<_>>(),
             vec![jobs[2].id]
         );
         assert_eq!(last[0].attempts, 1);
-        assert!(store.claim(10).await.expect("claim").is_empty());
+        assert!(
+            store
+                .claim(10, &RunningCaps::default())
+                .await
+                .expect("claim")
+                .is_empty()
+        );
     }
 
     #[tokio::test]
@@ -435,7 +426,10 @@ mod tests {
             .insert(&[done.clone(), dismissed.clone()])
             .await
             .expect("insert");
-        store.claim(2).await.expect("claim");
+        store
+            .claim(2, &RunningCaps::default())
+            .await
+            .expect("claim");
         assert_eq!(
             store.finish(&[success(done.id)]).await.expect("finish"),
             vec![done.id]
@@ -478,7 +472,10 @@ mod tests {
             .insert(std::slice::from_ref(&handed_back))
             .await
             .expect("insert");
-        store.claim(1).await.expect("claim");
+        store
+            .claim(1, &RunningCaps::default())
+            .await
+            .expect("claim");
         assert_eq!(store.release(&[handed_back.id]).await.expect("release"), 1);
         let job = store
             .get(handed_back.id)
@@ -490,7 +487,11 @@ mod tests {
             (JobStatus::Accepted, 0, None)
         );
         assert_eq!(
-            store.claim(1).await.expect("claim claims it again").len(),
+            store
+                .claim(1, &RunningCaps::default())
+                .await
+                .expect("claim claims it again")
+                .len(),
             1
         );
     }
@@ -504,7 +505,10 @@ mod tests {
                 .insert(std::slice::from_ref(&next))
                 .await
                 .expect("insert");
-            store.claim(1).await.expect("claim");
+            store
+                .claim(1, &RunningCaps::default())
+                .await
+                .expect("claim");
             let outcome = JobOutcome {
                 outputs: Some("x".repeat(size)),
                 ..success(next.id)
@@ -585,7 +589,10 @@ mod tests {
             .insert(std::slice::from_ref(&big))
             .await
             .expect("insert");
-        store.claim(1).await.expect("claim");
+        store
+            .claim(1, &RunningCaps::default())
+            .await
+            .expect("claim");
         let outcome = JobOutcome {
             workspace_bytes: 10_000,
             ..success(big.id)
@@ -606,7 +613,10 @@ mod tests {
             .await
             .expect("insert");
         for attempt in 1..=2 {
-            store.claim(1).await.expect("claim");
+            store
+                .claim(1, &RunningCaps::default())
+                .await
+                .expect("claim");
             let recovery = store.recover(3).await.expect("recover");
             assert_eq!(
                 recovery,
@@ -617,7 +627,10 @@ mod tests {
                 "attempt {attempt}"
             );
         }
-        store.claim(1).await.expect("claim");
+        store
+            .claim(1, &RunningCaps::default())
+            .await
+            .expect("claim");
         assert_eq!(
             store.recover(3).await.expect("recover"),
             Recovery {

@@ -1,0 +1,215 @@
+//! Per-user quotas: running and queued jobs, fuel and memory per execution, and the storage a
+//! user's finished jobs keep. Configured defaults, overridden per user name.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::limits::{ExecutionLimits, LimitPolicy};
+use crate::store::RunningCaps;
+
+/// One user's quotas; `None`: no quota (the server's own limits still apply).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QuotaValues {
+    /// Jobs running at once.
+    pub max_running: Option<u64>,
+    /// Jobs waiting in the queue.
+    pub max_queued: Option<u64>,
+    /// Fuel of one execution.
+    pub max_fuel: Option<u64>,
+    /// Memory of one execution, in bytes.
+    pub max_memory_bytes: Option<u64>,
+    /// Bytes kept by the user's finished jobs (results, logs and workspace files).
+    pub max_workspace_bytes: Option<u64>,
+}
+
+/// The quotas of every user: defaults, and overrides by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Quotas {
+    /// The quotas of users without their own.
+    pub default: QuotaValues,
+    /// Overrides by user name; a member left out keeps the default.
+    pub users: BTreeMap<String, QuotaValues>,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Self {
+            default: QuotaValues {
+                max_running: None,
+                max_queued: Some(100_000),
+                max_fuel: None,
+                max_memory_bytes: None,
+                max_workspace_bytes: Some(10 << 30),
+            },
+            users: BTreeMap::new(),
+        }
+    }
+}
+
+/// A quota a request would exceed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{detail}")]
+pub struct QuotaExceeded {
+    /// The quota's name, as in the configuration (e.g. `max_queued`).
+    pub quota: &'static str,
+    /// What happened, for people.
+    pub detail: String,
+}
+
+impl Quotas {
+    /// The quotas of `user`: their overrides over the defaults.
+    pub fn of(&self, user: &str) -> QuotaValues {
+        let Some(own) = self.users.get(user) else {
+            return self.default;
+        };
+        QuotaValues {
+            max_running: own.max_running.or(self.default.max_running),
+            max_queued: own.max_queued.or(self.default.max_queued),
+            max_fuel: own.max_fuel.or(self.default.max_fuel),
+            max_memory_bytes: own.max_memory_bytes.or(self.default.max_memory_bytes),
+            max_workspace_bytes: own.max_workspace_bytes.or(self.default.max_workspace_bytes),
+        }
+    }
+
+    /// The running caps the scheduler claims under.
+    pub fn running_caps(&self) -> RunningCaps {
+        RunningCaps {
+            default: self.default.max_running,
+            per_user: self
+                .users
+                .keys()
+                .filter_map(|user| Some((user.clone(), self.of(user).max_running?)))
+                .collect(),
+        }
+    }
+}
+
+impl QuotaValues {
+    /// The server's policy narrowed to these quotas: defaults and maximums never above them.
+    pub fn narrow(&self, policy: &LimitPolicy) -> LimitPolicy {
+        let clamp = |limits: &ExecutionLimits| ExecutionLimits {
+            fuel: self
+                .max_fuel
+                .map_or(limits.fuel, |max| limits.fuel.min(max)),
+            memory_bytes: self
+                .max_memory_bytes
+                .map_or(limits.memory_bytes, |max| limits.memory_bytes.min(max)),
+            ..*limits
+        };
+        LimitPolicy {
+            default: clamp(&policy.default),
+            maximum: clamp(&policy.maximum),
+        }
+    }
+
+    /// Refuses `adding` more queued jobs to `queued` past `max_queued`.
+    pub fn check_queued(&self, queued: u64, adding: u64) -> Result<(), QuotaExceeded> {
+        match self.max_queued {
+            Some(max) if queued.saturating_add(adding) > max => Err(QuotaExceeded {
+                quota: "max_queued",
+                detail: format!(
+                    "you have {queued} jobs queued; {adding} more would pass your quota of {max}"
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses new jobs while the user's finished jobs keep `stored` bytes, at or past the quota.
+    pub fn check_storage(&self, stored: u64) -> Result<(), QuotaExceeded> {
+        match self.max_workspace_bytes {
+            Some(max) if stored >= max => Err(QuotaExceeded {
+                quota: "max_workspace_bytes",
+                detail: format!(
+                    "your jobs keep {stored} bytes, at or past your quota of {max}: dismiss some"
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses a request asking more fuel or memory than the quota (asking less is fine).
+    pub fn check_request(
+        &self,
+        fuel: Option<u64>,
+        memory_bytes: Option<u64>,
+    ) -> Result<(), QuotaExceeded> {
+        if let (Some(asked), Some(max)) = (fuel, self.max_fuel)
+            && asked > max
+        {
+            return Err(QuotaExceeded {
+                quota: "max_fuel",
+                detail: format!("{asked} fuel is more than your quota of {max}"),
+            });
+        }
+        if let (Some(asked), Some(max)) = (memory_bytes, self.max_memory_bytes)
+            && asked > max
+        {
+            return Err(QuotaExceeded {
+                quota: "max_memory_bytes",
+                detail: format!("{asked} bytes of memory is more than your quota of {max}"),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_users_overrides_sit_over_the_defaults() {
+        let quotas = Quotas {
+            default: QuotaValues {
+                max_running: Some(2),
+                max_queued: Some(10),
+                ..QuotaValues::default()
+            },
+            users: BTreeMap::from([(
+                "alice".to_owned(),
+                QuotaValues {
+                    max_queued: Some(100),
+                    ..QuotaValues::default()
+                },
+            )]),
+        };
+        assert_eq!(quotas.of("alice").max_queued, Some(100));
+        assert_eq!(quotas.of("alice").max_running, Some(2));
+        assert_eq!(quotas.of("bob").max_queued, Some(10));
+        assert_eq!(quotas.running_caps().of("alice"), 2);
+    }
+
+    #[test]
+    fn each_check_holds_at_its_limit_and_refuses_past_it() {
+        let quota = QuotaValues {
+            max_queued: Some(10),
+            max_fuel: Some(1000),
+            max_memory_bytes: Some(64),
+            max_workspace_bytes: Some(500),
+            ..QuotaValues::default()
+        };
+        assert!(quota.check_queued(8, 2).is_ok());
+        assert_eq!(
+            quota.check_queued(8, 3).map_err(|e| e.quota),
+            Err("max_queued")
+        );
+        assert!(quota.check_storage(499).is_ok());
+        assert_eq!(
+            quota.check_storage(500).map_err(|e| e.quota),
+            Err("max_workspace_bytes")
+        );
+        assert!(quota.check_request(Some(1000), Some(64)).is_ok());
+        assert_eq!(
+            quota.check_request(Some(1001), None).map_err(|e| e.quota),
+            Err("max_fuel")
+        );
+        assert_eq!(
+            quota.check_request(None, Some(65)).map_err(|e| e.quota),
+            Err("max_memory_bytes")
+        );
+    }
+}

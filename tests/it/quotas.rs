@@ -1,0 +1,175 @@
+//! Quotas per user, each at and past its limit, and fair scheduling between users.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Caller, TestApp, spawn_app_with};
+use host::quotas::QuotaValues;
+
+const ADMIN_TOKEN: &str = "quota-admin-token-0123456789abcdef0123456789";
+
+/// A server with authentication on, and `alice_quota` for alice (bob has none).
+async fn app_with_quota(alice_quota: QuotaValues) -> TestApp {
+    spawn_app_with(&["adversary", "sellar1"], |config| {
+        config.auth.mode = host::auth::AuthMode::Tokens;
+        config.auth.bootstrap_token = Some(ADMIN_TOKEN.into());
+        config.quotas.default = QuotaValues::default();
+        config.quotas.users = BTreeMap::from([("alice".to_owned(), alice_quota)]);
+    })
+    .await
+}
+
+/// A user created by the administrator, logged in with a password.
+async fn user(app: &TestApp, name: &str) -> Caller {
+    let password = format!("password-of-{name}");
+    let made = app
+        .with_token(ADMIN_TOKEN)
+        .post_json("/users", &json!({"name": name, "password": password}))
+        .await;
+    assert_eq!(made.status, 201, "{made:?}");
+    let login = app
+        .client
+        .post(format!("{}/token", app.address))
+        .form(&[("username", name), ("password", password.as_str())])
+        .send()
+        .await
+        .expect("POST /token");
+    let body: Value = login.json().await.expect("JSON");
+    app.with_token(body["access_token"].as_str().expect("a token"))
+}
+
+fn spin_forever() -> Value {
+    json!({"inputs": {"attack": "spin", "amount": [-1.0]}, "limits": {"deadlineMs": 60000}})
+}
+
+fn quota_of(reply: &crate::helpers::Reply) -> &str {
+    assert_eq!(reply.status, 429, "{reply:?}");
+    assert_eq!(reply.problem_slug(), "quota-exceeded");
+    reply.body["quota"].as_str().expect("the quota's name")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn running_and_queued_jobs_are_capped_per_user() {
+    let app = app_with_quota(QuotaValues {
+        max_running: Some(1),
+        max_queued: Some(2),
+        ..QuotaValues::default()
+    })
+    .await;
+    let (alice, bob) = (user(&app, "alice").await, user(&app, "bob").await);
+    let mut jobs = Vec::new();
+    for _ in 0..3 {
+        jobs.push(alice.submit_ok("Adversary", &spin_forever()).await);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let running = alice.get("/jobs?status=running").await.body;
+    assert_eq!(
+        running["jobs"].as_array().map(Vec::len),
+        Some(1),
+        "one running: {running}"
+    );
+    let past = alice.submit("Adversary", &spin_forever()).await;
+    assert_eq!(quota_of(&past), "max_queued", "two queued is the limit");
+    let batch = alice
+        .post_json("/processes/Sellar1/batch", &json!({"inputs": [{}, {}]}))
+        .await;
+    assert_eq!(quota_of(&batch), "max_queued");
+    let others = bob.submit_ok("Sellar1", &json!({})).await;
+    assert_eq!(
+        bob.wait_for_job(&others).await["status"],
+        "successful",
+        "bob has no quota"
+    );
+    for job in jobs {
+        alice.delete(&format!("/jobs/{job}")).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fuel_memory_and_storage_are_capped_per_user() {
+    let app = app_with_quota(QuotaValues {
+        max_fuel: Some(5_000_000_000),
+        max_memory_bytes: Some(32 << 20),
+        max_workspace_bytes: Some(1),
+        ..QuotaValues::default()
+    })
+    .await;
+    let (alice, bob) = (user(&app, "alice").await, user(&app, "bob").await);
+    let asking = |fuel: u64, memory: u64| json!({"inputs": {}, "limits": {"fuel": fuel, "memoryBytes": memory}});
+    let at_limit = alice
+        .execute("Sellar1", &asking(5_000_000_000, 32 << 20))
+        .await;
+    assert_eq!(at_limit.status, 200, "{at_limit:?}");
+    let fuel = alice
+        .execute("Sellar1", &asking(5_000_000_001, 32 << 20))
+        .await;
+    assert_eq!(quota_of(&fuel), "max_fuel");
+    let memory = alice
+        .execute("Sellar1", &asking(5_000_000_000, (32 << 20) + 1))
+        .await;
+    assert_eq!(quota_of(&memory), "max_memory_bytes");
+    assert_eq!(
+        bob.execute("Sellar1", &asking(6_000_000_000, 64 << 20))
+            .await
+            .status,
+        200
+    );
+
+    let spin_past_quota = json!({"inputs": {"attack": "spin", "amount": [-1.0]}});
+    let capped = alice.execute("Adversary", &spin_past_quota).await;
+    assert_eq!(
+        capped.problem_slug(),
+        "out-of-fuel",
+        "the default is narrowed to the quota"
+    );
+    assert_eq!(capped.body["fuelConsumed"], 5_000_000_000u64, "{capped:?}");
+
+    let first = alice.submit_ok("Sellar1", &json!({})).await;
+    assert_eq!(alice.wait_for_job(&first).await["status"], "successful");
+    let stored = alice.submit("Sellar1", &json!({})).await;
+    assert_eq!(
+        quota_of(&stored),
+        "max_workspace_bytes",
+        "its results count"
+    );
+    assert_eq!(alice.delete(&format!("/jobs/{first}")).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_users_thousands_of_jobs_do_not_starve_another_users_single_job() {
+    let app = app_with_quota(QuotaValues::default()).await;
+    let (alice, bob) = (user(&app, "alice").await, user(&app, "bob").await);
+    let many: Vec<Value> = (0..2000)
+        .map(|_| json!({"attack": "spin", "amount": [20_000_000.0]}))
+        .collect();
+    let batch = alice
+        .post_json("/processes/Adversary/batch", &json!({"inputs": many}))
+        .await;
+    assert_eq!(batch.status, 201, "{batch:?}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let submitted = Instant::now();
+    let single = bob.submit_ok("Sellar1", &json!({})).await;
+    let done = bob.wait_for_job(&single).await;
+    let waited = submitted.elapsed();
+    assert_eq!(done["status"], "successful");
+    let alice_queued = alice.get("/jobs?status=accepted&limit=1000").await.body;
+    let still_queued = alice_queued["jobs"].as_array().map_or(0, Vec::len);
+    assert!(
+        still_queued >= 1000,
+        "bob's job ran while alice still had {still_queued} queued"
+    );
+    assert!(waited < Duration::from_secs(10), "bob waited {waited:?}");
+    let admin = app.with_token(ADMIN_TOKEN);
+    let ids: Vec<String> = batch.body["jobIDs"]
+        .as_array()
+        .expect("ids")
+        .iter()
+        .filter_map(|id| id.as_str().map(str::to_owned))
+        .collect();
+    for id in ids.iter().rev().take(50) {
+        admin.delete(&format!("/jobs/{id}")).await;
+    }
+}
