@@ -192,6 +192,12 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
     /// Largest uploaded file, in bytes; uploads are streamed to disk.
     pub max_upload_bytes: u64,
+    /// How long a client may take to send a request's headers, e.g. "30s".
+    #[serde(with = "humantime_serde")]
+    pub header_timeout: Duration,
+    /// How long a client may pause while sending a request's body, e.g. "60s".
+    #[serde(with = "humantime_serde")]
+    pub body_timeout: Duration,
 }
 
 /// Logging settings.
@@ -304,6 +310,8 @@ impl Default for HttpSettings {
         Self {
             max_body_bytes: 16 * MIB as usize,
             max_upload_bytes: 64 * 1024 * MIB,
+            header_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(60),
         }
     }
 }

@@ -26,6 +26,7 @@ pub struct Application {
     address: SocketAddr,
     scheduler: Arc<Scheduler>,
     shutdown_grace: std::time::Duration,
+    client_timeouts: http::ClientTimeouts,
     registry: Arc<Registry>,
     first_run: Bootstrap,
     _watch: Option<Watch>,
@@ -144,6 +145,11 @@ impl Application {
             address,
             scheduler,
             shutdown_grace: config.jobs.shutdown_grace,
+            client_timeouts: http::ClientTimeouts {
+                headers: config.http.header_timeout,
+                body: config.http.body_timeout,
+                drain: config.jobs.shutdown_grace,
+            },
             registry,
             first_run,
             _watch: watch,
@@ -179,10 +185,13 @@ impl Application {
             shutdown.await;
             scheduler.stop_claiming();
         };
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(stop_claiming)
-            .await
-            .context("serving HTTP")?;
+        http::serve(
+            self.listener,
+            self.router,
+            self.client_timeouts,
+            stop_claiming,
+        )
+        .await;
         let deadline = tokio::time::Instant::now() + self.shutdown_grace;
         while self.scheduler.running_count() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;

@@ -9,6 +9,8 @@ mod files;
 mod jobs;
 mod landing;
 mod processes;
+mod security;
+mod serve;
 mod submit;
 
 use std::sync::Arc;
@@ -17,6 +19,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 
 pub use crate::problem::{Problem, ProblemKind};
+pub use serve::{ClientTimeouts, serve};
 
 use crate::auth::{Authenticator, LoginLimiter};
 use crate::execution::Executor;
@@ -83,17 +86,17 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .merge(execute::router())
         .merge(jobs::router())
         .merge(files::router())
-        .merge(accounts::router())
+        .merge(accounts::router().layer(DefaultBodyLimit::max(security::ACCOUNT_BODY_BYTES)))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
         ));
-    Router::new()
+    let api = Router::new()
         .merge(landing::router())
-        .merge(accounts::public_router())
+        .merge(accounts::public_router().layer(DefaultBodyLimit::max(security::ACCOUNT_BODY_BYTES)))
         .merge(protected)
         .fallback(landing::not_found)
         .method_not_allowed_fallback(landing::method_not_allowed)
-        .layer(DefaultBodyLimit::max(max_body_bytes))
-        .with_state(state)
+        .layer(DefaultBodyLimit::max(max_body_bytes));
+    security::with_security_headers(api).with_state(state)
 }
