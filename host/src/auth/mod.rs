@@ -1,5 +1,7 @@
 //! Who is calling: identities and roles, and how a bearer token becomes an identity.
 
+pub mod oidc;
+
 use serde::{Deserialize, Serialize};
 
 /// What a caller may do.
