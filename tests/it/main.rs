@@ -10,6 +10,7 @@ mod helpers;
 mod jobs;
 mod limits;
 mod local;
+mod oidc;
 mod reload;
 mod requests;
 mod sandbox;
