@@ -88,7 +88,7 @@ impl From<jsonwebtoken::errors::Error> for TokenRejection {
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderFailure {
     /// No answer: refused, timed out, TLS failed, or the body broke off.
-    #[error("GET {url}: {source}")]
+    #[error("GET {url}: {}", root_cause(source))]
     Request {
         /// What was asked for.
         url: String,
@@ -122,6 +122,16 @@ pub enum ProviderFailure {
     /// A discovery document naming another issuer or an unusable `jwks_uri`.
     #[error("discovery document: {0}")]
     Discovery(String),
+}
+
+/// The innermost cause: "Connection refused (os error 111)" rather than reqwest's "error
+/// sending request for url (…)", which says nothing the URL does not.
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
 }
 
 #[cfg(test)]
