@@ -36,9 +36,9 @@ pub struct OidcVerifier {
 impl OidcVerifier {
     /// A verifier for the settings' issuer; no request is made until the first token.
     ///
-    /// `http` must have a TLS feature for https issuers (every real one). Fails on settings that
-    /// cannot work: no issuer, no audience, no algorithm, no user claim, or an address that is
-    /// not an http(s) URL.
+    /// `http` must have a TLS feature for https issuers (every real one); reqwest's `rustls`, on
+    /// in this workspace, is enough. Fails on settings that cannot work: no issuer, no audience,
+    /// no algorithm, no user claim, or an address that is not an http(s) URL.
     pub fn new(settings: OidcSettings, http: reqwest::Client) -> Result<Self, OidcError> {
         check_required(&settings)?;
         let source = KeySource::of(&settings)?;

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 
 /// The external identity provider: bearer JWTs issued by one OpenID Connect issuer.
 ///
-/// Real issuers serve their discovery document and keys over https, so the HTTP client handed
-/// to [`super::OidcVerifier::new`] needs a TLS feature (reqwest's `rustls`).
+/// Real issuers serve their discovery document and keys over https only, so the HTTP client
+/// handed to [`super::OidcVerifier::new`] needs a TLS feature: this workspace enables reqwest's
+/// `rustls`, which trusts the system's certificate authorities.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct OidcSettings {
