@@ -170,6 +170,15 @@ mod tests {
         assert!(refusal(issuer).starts_with("issuer"));
     }
 
+    #[test]
+    fn a_verifier_is_shared_across_threads_and_verifies_on_any_worker() {
+        fn assert_send_sync<T: Send + Sync>(_: &T) {}
+        fn assert_send<T: Send>(_: &T) {}
+        let verifier = OidcVerifier::new(settings(), reqwest::Client::new()).expect("a verifier");
+        assert_send_sync(&verifier);
+        assert_send(&verifier.verify("a.b.c"));
+    }
+
     #[tokio::test]
     async fn a_token_that_is_no_jwt_is_refused_without_asking_the_provider() {
         let verifier = OidcVerifier::new(settings(), reqwest::Client::new()).expect("a verifier");
