@@ -10,6 +10,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::AuthMode;
+use crate::auth::oidc::OidcSettings;
 use crate::limits::{ExecutionLimits, LimitPolicy};
 use crate::quotas::Quotas;
 use crate::sandbox::SandboxConfig;
@@ -156,6 +157,8 @@ pub struct AuthSettings {
     /// The window of `max_failed_logins`, e.g. "15min".
     #[serde(with = "humantime_serde")]
     pub login_lockout: Duration,
+    /// An external identity provider (OpenID Connect); off while `issuer` is empty.
+    pub oidc: OidcSettings,
 }
 
 fn redacted<S: serde::Serializer>(
@@ -290,6 +293,7 @@ impl Default for AuthSettings {
             cache_ttl: Duration::from_secs(5),
             max_failed_logins: 5,
             login_lockout: Duration::from_secs(15 * 60),
+            oidc: OidcSettings::default(),
         }
     }
 }

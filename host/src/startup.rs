@@ -128,6 +128,7 @@ impl Application {
             auth: Arc::new(Authenticator::new(
                 config.auth.mode,
                 store.clone(),
+                external_provider(&config)?,
                 config.auth.cache_ttl,
             )),
             logins: LoginLimiter::new(config.auth.max_failed_logins, config.auth.login_lockout),
@@ -229,4 +230,15 @@ fn start_watching(registry: &Arc<Registry>, debounce: std::time::Duration) -> Op
             None
         }
     }
+}
+
+/// The OpenID Connect verifier, when an issuer is configured.
+fn external_provider(config: &Config) -> anyhow::Result<Option<auth::oidc::OidcVerifier>> {
+    let settings = &config.auth.oidc;
+    if !settings.is_enabled() {
+        return Ok(None);
+    }
+    let verifier = auth::oidc::OidcVerifier::new(settings.clone(), reqwest::Client::new())
+        .context("configuring auth.oidc")?;
+    Ok(Some(verifier))
 }

@@ -12,6 +12,7 @@ mod helpers;
 mod jobs;
 mod limits;
 mod local;
+mod oidc;
 mod quotas;
 mod reload;
 mod requests;

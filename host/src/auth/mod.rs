@@ -12,6 +12,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+pub mod oidc;
+
 use serde::{Deserialize, Serialize};
 
 pub use bootstrap::{Bootstrap, BootstrapError, FIRST_ADMIN, bootstrap};
@@ -82,10 +84,12 @@ pub enum AuthError {
     Unavailable(String),
 }
 
-/// Turns bearer tokens into identities, remembering recent answers for `cache_ttl`.
+/// Turns bearer tokens into identities, remembering recent answers for `cache_ttl`: this
+/// server's own tokens (`dsc_…`), and, when configured, JWTs of an OpenID Connect issuer.
 pub struct Authenticator {
     mode: AuthMode,
     store: JobStore,
+    oidc: Option<oidc::OidcVerifier>,
     cache_ttl: Duration,
     cache: Mutex<HashMap<String, CachedToken>>,
 }
@@ -97,11 +101,17 @@ type CachedToken = (Identity, Option<i64>, Instant);
 const CACHED_TOKENS: usize = 10_000;
 
 impl Authenticator {
-    /// An authenticator over the users and tokens of `store`.
-    pub fn new(mode: AuthMode, store: JobStore, cache_ttl: Duration) -> Self {
+    /// An authenticator over the users and tokens of `store`, and the external provider.
+    pub fn new(
+        mode: AuthMode,
+        store: JobStore,
+        oidc: Option<oidc::OidcVerifier>,
+        cache_ttl: Duration,
+    ) -> Self {
         Self {
             mode,
             store,
+            oidc,
             cache_ttl,
             cache: Mutex::default(),
         }
@@ -121,6 +131,11 @@ impl Authenticator {
             });
         }
         let token = bearer(authorization).ok_or(AuthError::Missing)?;
+        if let Some(provider) = &self.oidc
+            && is_jwt_shaped(token)
+        {
+            return external(provider, token).await;
+        }
         let hash = secrets::token_hash(token);
         if let Some(identity) = self.cached(&hash) {
             return Ok(identity);
@@ -162,6 +177,31 @@ impl Authenticator {
             cache.insert(hash, (identity, expires_at, Instant::now()));
         }
     }
+}
+
+/// The prefix of users from the external provider: local names cannot hold ':', so the two
+/// never meet (their jobs, files and quotas are apart).
+pub const EXTERNAL_USER_PREFIX: &str = "oidc:";
+
+/// The identity a JWT of the external provider carries.
+async fn external(provider: &oidc::OidcVerifier, token: &str) -> Result<Identity, AuthError> {
+    match provider.verify(token).await {
+        Ok(identity) => Ok(Identity {
+            user: format!("{EXTERNAL_USER_PREFIX}{}", identity.user),
+            role: identity.role,
+        }),
+        Err(oidc::OidcError::InvalidToken(rejection)) => {
+            tracing::debug!(%rejection, "an OpenID Connect token was refused");
+            Err(AuthError::Invalid)
+        }
+        Err(error) => Err(AuthError::Unavailable(error.to_string())),
+    }
+}
+
+/// Whether a token has a JWT's shape (three dot-separated parts); this server's own tokens have
+/// no dot.
+fn is_jwt_shaped(token: &str) -> bool {
+    token.split('.').count() == 3
 }
 
 /// The token of an `Authorization: Bearer <token>` header value.

@@ -1,7 +1,7 @@
 //! OGC API – Processes Part 2 (deploy, replace, undeploy) with WebAssembly components as the
 //! package: `POST /processes`, `PUT /processes/{id}` and `DELETE /processes/{id}`.
 
-use axum::body::Body;
+use axum::body::{Body, BodyDataStream};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -84,18 +84,19 @@ async fn receive(
     let admitted = require_admin(caller)
         .and_then(|()| require_ready(state))
         .and_then(|()| require_module_media_type(headers));
+    let mut body = body.into_data_stream();
     if let Err(problem) = admitted {
-        return Err(drained(body, state.max_module_bytes, problem).await);
+        drain(&mut body, state.max_module_bytes).await;
+        return Err(problem);
     }
     let staging = state.registry.staging_dir();
     tokio::fs::create_dir_all(&staging)
         .await
         .map_err(Problem::internal)?;
     let staged = staging.join(format!("{}.partial", Uuid::new_v4()));
-    if let Err(error) =
-        stream_to_file(&staged, body.into_data_stream(), state.max_module_bytes).await
-    {
+    if let Err(error) = stream_to_file(&staged, &mut body, state.max_module_bytes).await {
         let _ = tokio::fs::remove_file(&staged).await;
+        drain(&mut body, state.max_module_bytes).await;
         return Err(upload_problem(error));
     }
     let _compiling = state
@@ -111,18 +112,17 @@ async fn receive(
         .map_err(deploy_problem)
 }
 
-/// Reads and discards a refused body (up to `limit` bytes) before the refusal is sent, so that
-/// the client reads the problem instead of a connection closed under its upload.
-async fn drained(body: Body, limit: u64, problem: Problem) -> Problem {
-    let mut chunks = body.into_data_stream();
+/// Reads and discards the rest of a refused body (at most `limit` more bytes) before the
+/// refusal is sent, so that the client reads the problem instead of a connection closed under
+/// its upload.
+async fn drain(body: &mut BodyDataStream, limit: u64) {
     let mut read = 0u64;
-    while let Some(Ok(chunk)) = chunks.next().await {
+    while let Some(Ok(chunk)) = body.next().await {
         read += chunk.len() as u64;
         if read > limit {
             break;
         }
     }
-    problem
 }
 
 fn require_module_media_type(headers: &HeaderMap) -> Result<(), Problem> {
