@@ -118,6 +118,9 @@ pub struct JobSettings {
     /// How often the garbage collector runs (also once at start), e.g. "1min".
     #[serde(with = "humantime_serde")]
     pub gc_interval: Duration,
+    /// Let callbacks (`subscriber`) reach loopback, private and link-local addresses. Off:
+    /// public addresses only (no SSRF into the server's own network).
+    pub webhooks_to_private_networks: bool,
 }
 
 impl Default for JobSettings {
@@ -130,6 +133,7 @@ impl Default for JobSettings {
             retention: Duration::from_secs(7 * 24 * 3600),
             max_result_bytes: 4096 * MIB,
             gc_interval: Duration::from_secs(60),
+            webhooks_to_private_networks: false,
         }
     }
 }

@@ -14,8 +14,8 @@ use crate::files::Uploads;
 use crate::http::{self, AppState, Shared};
 use crate::registry::{self, Registry, Watch};
 use crate::sandbox::Sandbox;
-use crate::scheduler::Scheduler;
 use crate::scheduler::collector::{self, Retention};
+use crate::scheduler::{Scheduler, Webhooks};
 use crate::store::JobStore;
 use crate::workspace::WorkspacePool;
 
@@ -112,6 +112,7 @@ impl Application {
             config.jobs_dir(),
             config.execution.concurrency,
             config.quotas.running_caps(),
+            Webhooks::new(config.jobs.webhooks_to_private_networks),
         );
         let uploads = Uploads::new(&config.uploads_dir(), config.http.max_upload_bytes)
             .context("preparing the uploads directory")?;
@@ -134,6 +135,7 @@ impl Application {
             logins: LoginLimiter::new(config.auth.max_failed_logins, config.auth.login_lockout),
             token_lifetime: config.auth.token_lifetime,
             quotas: config.quotas.clone(),
+            webhooks_to_private_networks: config.jobs.webhooks_to_private_networks,
         });
         let router = http::router(state, config.http.max_body_bytes);
         let listener = TcpListener::bind(config.listen)

@@ -125,6 +125,8 @@ pub fn test_config(data_dir: &Path, modules_dir: &Path) -> Config {
     // Tests of other features run without authentication (loopback only); tests of
     // authentication switch it on.
     config.auth.mode = host::auth::AuthMode::Open;
+    // The tests' callback receivers listen on loopback.
+    config.jobs.webhooks_to_private_networks = true;
     config.limits.default.fuel = 20_000_000_000;
     config.limits.default.memory_bytes = 64 << 20;
     config.limits.default.deadline = std::time::Duration::from_secs(20);

@@ -131,3 +131,37 @@ async fn a_subscriber_uri_must_be_an_http_url() {
         Some(0)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn callbacks_never_reach_the_servers_own_network_unless_allowed() {
+    let app = crate::helpers::spawn_app_with(&["sellar1"], |config| {
+        config.jobs.webhooks_to_private_networks = false;
+    })
+    .await;
+    let received = Received::default();
+    let base = receiver(received.clone()).await;
+    let literal = app
+        .submit(
+            "Sellar1",
+            &json!({"inputs": {}, "subscriber": {"successUri": format!("{base}/done")}}),
+        )
+        .await;
+    assert_eq!(literal.status, 400, "{literal:?}");
+    assert_eq!(literal.body["pointer"], "/subscriber/successUri");
+
+    let port = base.rsplit(':').next().expect("a port");
+    let by_name = format!("http://localhost:{port}/done");
+    let job = app
+        .submit_ok(
+            "Sellar1",
+            &json!({"inputs": {}, "subscriber": {"successUri": by_name, "inProgressUri": by_name}}),
+        )
+        .await;
+    assert_eq!(app.wait_for_job(&job).await["status"], "successful");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let calls = received.calls.lock().expect("not poisoned").clone();
+    assert!(
+        calls.is_empty(),
+        "a name resolving to loopback is refused too: {calls:?}"
+    );
+}

@@ -87,17 +87,15 @@ pub struct Client {
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Client {
-    /// A client of `server` (an http URL, possibly with a path prefix).
+    /// A client of `server` (an http or https URL, possibly with a path prefix).
     pub fn new(server: &str, token: Option<String>) -> Result<Self, ClientError> {
         let invalid = |reason: &dyn std::fmt::Display| ClientError::InvalidServer {
             url: server.to_owned(),
             reason: reason.to_string(),
         };
         let url = Url::parse(server).map_err(|error| invalid(&error))?;
-        if url.scheme() != "http" || url.cannot_be_a_base() {
-            return Err(invalid(
-                &"expected http://host:port (this client has no TLS)",
-            ));
+        if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
+            return Err(invalid(&"expected http://host:port or https://host"));
         }
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
@@ -244,7 +242,10 @@ mod tests {
         );
         assert!(request.headers().get("authorization").is_none());
         assert!(Client::new("ftp://host", None).is_err());
-        assert!(Client::new("https://host", None).is_err());
+        assert!(
+            Client::new("https://host", None).is_ok(),
+            "TLS through rustls"
+        );
         assert!(Client::new("not a url", None).is_err());
         Ok(())
     }

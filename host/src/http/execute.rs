@@ -179,10 +179,12 @@ impl Common {
             .resolve(&body.limits)
             .map_err(too_high)?;
         if let Some(subscriber) = &body.subscriber {
-            subscriber.check().map_err(|(member, message)| {
-                Problem::new(ProblemKind::MalformedRequest, message)
-                    .with("pointer", format!("/subscriber/{member}"))
-            })?;
+            subscriber
+                .check(state.webhooks_to_private_networks)
+                .map_err(|(member, message)| {
+                    Problem::new(ProblemKind::MalformedRequest, message)
+                        .with("pointer", format!("/subscriber/{member}"))
+                })?;
         }
         let files = input_files(state, caller, &body.files).await?;
         Ok(Self {

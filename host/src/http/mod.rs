@@ -62,6 +62,8 @@ pub struct Shared {
     pub token_lifetime: std::time::Duration,
     /// Per-user quotas.
     pub quotas: Quotas,
+    /// Whether callbacks may go to loopback and private addresses.
+    pub webhooks_to_private_networks: bool,
 }
 
 impl AppState {

@@ -7,6 +7,7 @@
 pub mod collector;
 mod events;
 mod progress;
+mod public_net;
 mod request;
 mod webhooks;
 
@@ -21,7 +22,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
 pub use events::{JobEvent, JobEvents};
 pub use request::{StoredDifferentiation, StoredLimits, StoredRequest};
-pub use webhooks::Subscriber;
+pub use webhooks::{Subscriber, Webhooks};
 
 use crate::discipline::ModuleDigest;
 use crate::execution::{Computed, Executed, ExecutionRequest, Executor};
@@ -31,7 +32,6 @@ use crate::registry::{Registry, canonical_options};
 use crate::sandbox::CancelFlag;
 use crate::store::{JobId, JobOutcome, JobRecord, JobStatus, JobStore, RunningCaps, StoreError};
 use progress::ProgressReporter;
-use webhooks::Webhooks;
 
 /// How often an idle dispatcher looks at the store even without a wake-up (other processes
 /// may have submitted jobs).
@@ -81,6 +81,7 @@ impl Scheduler {
         jobs_dir: PathBuf,
         threads: usize,
         caps: RunningCaps,
+        webhooks: Webhooks,
     ) -> Arc<Self> {
         let threads = threads.max(1);
         let capacity = threads * PREFETCH_PER_THREAD;
@@ -103,7 +104,7 @@ impl Scheduler {
             job_done: Notify::new(),
             running: Mutex::default(),
             outcomes,
-            webhooks: Webhooks::default(),
+            webhooks,
             progress,
             stop: watch::Sender::new(false),
         });

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::public_net::{PublicOnly, literal_non_public};
+
 /// How many times a callback is tried.
 const ATTEMPTS: u32 = 3;
 /// How long one try may take.
@@ -25,8 +27,9 @@ pub struct Subscriber {
 }
 
 impl Subscriber {
-    /// Checks that every URI is an absolute http(s) URL; on error, names the member.
-    pub fn check(&self) -> Result<(), (&'static str, String)> {
+    /// Checks that every URI is an absolute http(s) URL (whose literal address, if it has one,
+    /// is public unless `private_allowed`); on error, names the member.
+    pub fn check(&self, private_allowed: bool) -> Result<(), (&'static str, String)> {
         let members = [
             ("successUri", &self.success_uri),
             ("inProgressUri", &self.in_progress_uri),
@@ -35,7 +38,16 @@ impl Subscriber {
         for (name, uri) in members {
             let Some(uri) = uri else { continue };
             match reqwest::Url::parse(uri) {
-                Ok(url) if matches!(url.scheme(), "http" | "https") => {}
+                Ok(url) if matches!(url.scheme(), "http" | "https") => {
+                    if let Some(address) = literal_non_public(&url).filter(|_| !private_allowed) {
+                        return Err((
+                            name,
+                            format!(
+                                "{name} points to {address}, not a public address: callbacks go to the public internet only (jobs.webhooks_to_private_networks)"
+                            ),
+                        ));
+                    }
+                }
                 _ => {
                     return Err((
                         name,
@@ -52,21 +64,36 @@ impl Subscriber {
 #[derive(Debug, Clone)]
 pub struct Webhooks {
     client: reqwest::Client,
+    private_allowed: bool,
 }
 
-impl Default for Webhooks {
-    fn default() -> Self {
-        let client = reqwest::Client::builder()
+impl Webhooks {
+    /// Callbacks to public addresses only, unless `private_allowed`. Redirects are not
+    /// followed (they could lead anywhere).
+    pub fn new(private_allowed: bool) -> Self {
+        let mut builder = reqwest::Client::builder()
             .timeout(TIMEOUT)
-            .build()
-            .unwrap_or_default();
-        Self { client }
+            .redirect(reqwest::redirect::Policy::none());
+        if !private_allowed {
+            builder = builder.dns_resolver(std::sync::Arc::new(PublicOnly));
+        }
+        Self {
+            client: builder.build().unwrap_or_default(),
+            private_allowed,
+        }
     }
 }
 
 impl Webhooks {
     /// POSTs `body` (JSON) to `uri` in the background, retrying on failure.
     pub fn send(&self, uri: &str, content_type: &'static str, body: String) {
+        let literal = reqwest::Url::parse(uri)
+            .ok()
+            .and_then(|url| literal_non_public(&url));
+        if let Some(address) = literal.filter(|_| !self.private_allowed) {
+            tracing::warn!(%uri, %address, "callback to a non-public address not sent");
+            return;
+        }
         let client = self.client.clone();
         let uri = uri.to_owned();
         tokio::spawn(async move {
