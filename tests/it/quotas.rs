@@ -59,8 +59,12 @@ async fn running_and_queued_jobs_are_capped_per_user() {
     })
     .await;
     let (alice, bob) = (user(&app, "alice").await, user(&app, "bob").await);
-    let mut jobs = Vec::new();
-    for _ in 0..3 {
+    let mut jobs = vec![alice.submit_ok("Adversary", &spin_forever()).await];
+    crate::helpers::eventually(&app, "/ready", "the first job running", |_, body| {
+        body["jobs"]["running"] == 1
+    })
+    .await;
+    for _ in 0..2 {
         jobs.push(alice.submit_ok("Adversary", &spin_forever()).await);
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -128,6 +132,8 @@ async fn fuel_memory_and_storage_are_capped_per_user() {
 
     let first = alice.submit_ok("Sellar1", &json!({})).await;
     assert_eq!(alice.wait_for_job(&first).await["status"], "successful");
+    // Submissions read the user's storage at most every 100 ms.
+    tokio::time::sleep(Duration::from_millis(150)).await;
     let stored = alice.submit("Sellar1", &json!({})).await;
     assert_eq!(
         quota_of(&stored),

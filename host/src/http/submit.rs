@@ -1,5 +1,7 @@
 //! Asynchronous submission: validated executions become jobs, committed before the answer.
 
+use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -92,65 +94,121 @@ async fn insert(
         .map(|inputs| new_job(common, inputs))
         .collect::<Result<Vec<_>, _>>()?;
     let created_at = state.store.insert(&jobs).await.map_err(Problem::internal)?;
-    state.queue_gauge.add(jobs.len() as u64);
+    state.queue_gauge.add(&common.owner, jobs.len() as u64);
     state.scheduler.wake();
     Ok((jobs, created_at))
 }
 
-/// Refuses `adding` jobs of `owner` past their queued or storage quota (429, naming it).
+/// Refuses `adding` jobs of `owner` past their queued or storage quota (429, naming it). The
+/// counts come from the gauges; a refusal is confirmed on fresh counts first, so that a
+/// count gone stale (jobs claimed or expired since) never refuses wrongly.
 async fn check_quotas(state: &AppState, owner: &str, adding: u64) -> Result<(), Problem> {
     let quota = state.quotas.of(owner);
+    let gauge = &state.queue_gauge;
     if quota.max_queued.is_some() {
-        let queued = state
-            .store
-            .queued_of(owner)
-            .await
-            .map_err(Problem::internal)?;
-        quota.check_queued(queued, adding).map_err(Problem::from)?;
+        let check = |queued| quota.check_queued(queued, adding);
+        let cached = gauge.queued_of(&state.store, owner, true).await;
+        if check(cached.map_err(Problem::internal)?).is_err() {
+            let fresh = gauge.queued_of(&state.store, owner, false).await;
+            check(fresh.map_err(Problem::internal)?).map_err(Problem::from)?;
+        }
     }
     if quota.max_workspace_bytes.is_some() {
-        let stored = state
-            .store
-            .stored_bytes_of(owner)
-            .await
-            .map_err(Problem::internal)?;
-        quota.check_storage(stored).map_err(Problem::from)?;
+        let check = |stored| quota.check_storage(stored);
+        let cached = gauge.stored_of(&state.store, owner, true).await;
+        if check(cached.map_err(Problem::internal)?).is_err() {
+            let fresh = gauge.stored_of(&state.store, owner, false).await;
+            check(fresh.map_err(Problem::internal)?).map_err(Problem::from)?;
+        }
     }
     Ok(())
 }
 
-/// How often the queue length is read from the store.
-const QUEUE_REFRESH: Duration = Duration::from_millis(100);
+/// How often a count is read from the store.
+const GAUGE_REFRESH: Duration = Duration::from_millis(100);
 
-/// The number of queued jobs, read from the store at most every [`QUEUE_REFRESH`] and counted
-/// up by this process's own submissions in between: the queue cap holds without a `COUNT` per
-/// submission (which grows with the queue).
+/// Counts read from the store at most every [`GAUGE_REFRESH`] per key, and counted up by this
+/// process's own submissions in between: caps and quotas hold without a `COUNT` or `SUM` per
+/// submission (which grows with the queue, or with a user's history).
+#[derive(Debug, Default)]
+pub struct Gauges {
+    cached: Mutex<HashMap<String, (Instant, u64)>>,
+}
+
+/// Every gauge a submission reads: the whole queue, and each user's queue and storage.
 #[derive(Debug, Default)]
 pub struct QueueGauge {
-    cached: Mutex<Option<(Instant, u64)>>,
+    queued: Gauges,
+    queued_by_owner: Gauges,
+    stored_by_owner: Gauges,
+}
+
+impl Gauges {
+    /// The count of `key`: cached when recent and `trust_cache`, else read with `fresh`.
+    async fn read<F>(&self, key: &str, fresh: F, trust_cache: bool) -> Result<u64, StoreError>
+    where
+        F: Future<Output = Result<u64, StoreError>>,
+    {
+        let cached = self
+            .cached
+            .lock()
+            .ok()
+            .filter(|_| trust_cache)
+            .and_then(|cached| cached.get(key).copied());
+        if let Some((read_at, value)) = cached
+            && read_at.elapsed() < GAUGE_REFRESH
+        {
+            return Ok(value);
+        }
+        let value = fresh.await?;
+        if let Ok(mut cached) = self.cached.lock() {
+            if cached.len() >= 100_000 {
+                cached.clear();
+            }
+            cached.insert(key.to_owned(), (Instant::now(), value));
+        }
+        Ok(value)
+    }
+
+    fn add(&self, key: &str, submitted: u64) {
+        if let Ok(mut cached) = self.cached.lock()
+            && let Some((_, value)) = cached.get_mut(key)
+        {
+            *value += submitted;
+        }
+    }
 }
 
 impl QueueGauge {
     async fn queued(&self, store: &JobStore) -> Result<u64, StoreError> {
-        let cached = self.cached.lock().ok().and_then(|cached| *cached);
-        if let Some((read_at, queued)) = cached
-            && read_at.elapsed() < QUEUE_REFRESH
-        {
-            return Ok(queued);
-        }
-        let queued = store.queued().await?;
-        if let Ok(mut cached) = self.cached.lock() {
-            *cached = Some((Instant::now(), queued));
-        }
-        Ok(queued)
+        self.queued.read("", store.queued(), true).await
     }
 
-    fn add(&self, submitted: u64) {
-        if let Ok(mut cached) = self.cached.lock()
-            && let Some((_, queued)) = cached.as_mut()
-        {
-            *queued += submitted;
-        }
+    async fn queued_of(
+        &self,
+        store: &JobStore,
+        owner: &str,
+        trust_cache: bool,
+    ) -> Result<u64, StoreError> {
+        self.queued_by_owner
+            .read(owner, store.queued_of(owner), trust_cache)
+            .await
+    }
+
+    async fn stored_of(
+        &self,
+        store: &JobStore,
+        owner: &str,
+        trust_cache: bool,
+    ) -> Result<u64, StoreError> {
+        self.stored_by_owner
+            .read(owner, store.stored_bytes_of(owner), trust_cache)
+            .await
+    }
+
+    fn add(&self, owner: &str, submitted: u64) {
+        self.queued.add("", submitted);
+        self.queued_by_owner.add(owner, submitted);
     }
 }
 

@@ -69,8 +69,15 @@ impl JobStore {
         .iter()
         .map(|row| Ok((row.try_get("owner")?, row.try_get("n")?)))
         .collect::<Result<_, sqlx::Error>>()?;
+        // The distinct owners of queued jobs by skipping through the queue's index (one seek per
+        // owner), never reading the whole queue.
         let waiting: Vec<String> = sqlx::query_scalar(
-            "SELECT owner FROM jobs WHERE status = 'accepted' GROUP BY owner ORDER BY MIN(seq)",
+            "WITH RECURSIVE owners(owner) AS ( \
+                SELECT MIN(owner) FROM jobs WHERE status = 'accepted' \
+                UNION ALL \
+                SELECT (SELECT MIN(owner) FROM jobs WHERE status = 'accepted' AND owner > owners.owner) \
+                FROM owners WHERE owner IS NOT NULL \
+             ) SELECT owner FROM owners WHERE owner IS NOT NULL",
         )
         .fetch_all(&mut *transaction)
         .await?;
@@ -91,6 +98,8 @@ impl JobStore {
             .await?;
             queues.push(seqs);
         }
+        // Users whose oldest claimable job came first take the first turn.
+        queues.sort_by_key(|seqs| seqs.iter().min().copied().unwrap_or(i64::MAX));
         let chosen = take_turns(queues, limit as usize);
         if chosen.is_empty() {
             return Ok(Vec::new());
