@@ -60,7 +60,9 @@ impl JobStore {
         limit: u32,
         caps: &RunningCaps,
     ) -> Result<Vec<JobRecord>, StoreError> {
-        let mut transaction = self.pool().begin().await?;
+        // IMMEDIATE: the claim reads, then writes; a deferred transaction would fail with
+        // "database is locked" whenever another writer commits between the two.
+        let mut transaction = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let running: HashMap<String, i64> = sqlx::query(
             "SELECT owner, COUNT(*) AS n FROM jobs WHERE status = 'running' GROUP BY owner",
         )
@@ -69,13 +71,15 @@ impl JobStore {
         .iter()
         .map(|row| Ok((row.try_get("owner")?, row.try_get("n")?)))
         .collect::<Result<_, sqlx::Error>>()?;
-        // The distinct owners of queued jobs by skipping through the queue's index (one seek per
-        // owner), never reading the whole queue.
+        // The distinct owners of queued jobs by skipping through the per-user queue index (one
+        // seek per owner), never reading the whole queue; the planner would otherwise pick the
+        // status index and scan every queued row.
         let waiting: Vec<String> = sqlx::query_scalar(
             "WITH RECURSIVE owners(owner) AS ( \
-                SELECT MIN(owner) FROM jobs WHERE status = 'accepted' \
+                SELECT MIN(owner) FROM jobs INDEXED BY jobs_queued_by_owner WHERE status = 'accepted' \
                 UNION ALL \
-                SELECT (SELECT MIN(owner) FROM jobs WHERE status = 'accepted' AND owner > owners.owner) \
+                SELECT (SELECT MIN(owner) FROM jobs INDEXED BY jobs_queued_by_owner \
+                        WHERE status = 'accepted' AND owner > owners.owner) \
                 FROM owners WHERE owner IS NOT NULL \
              ) SELECT owner FROM owners WHERE owner IS NOT NULL",
         )
