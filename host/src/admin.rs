@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::auth::{Role, USER_NAME_RULE, is_valid_user_name, secrets};
 use crate::config::Config;
-use crate::store::{JobStore, now_micros};
+use crate::store::{JobStore, Removal, now_micros};
 
 /// Where the database is: the configuration file and the data directory.
 #[derive(Debug, Args, Serialize)]
@@ -131,8 +131,12 @@ pub fn users(args: UsersArgs) -> anyhow::Result<()> {
                 Ok(())
             }
             UsersCommand::Remove { name } => {
-                if !store.remove_user(&name).await? {
-                    bail!("no user {name:?}");
+                match store.remove_user(&name).await? {
+                    Removal::Removed => {}
+                    Removal::NoSuchUser => bail!("no user {name:?}"),
+                    Removal::LastAdministrator => {
+                        bail!("{name} is the only administrator: make another one first")
+                    }
                 }
                 println!("removed {name}");
                 Ok(())

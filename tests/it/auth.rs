@@ -188,6 +188,9 @@ async fn only_administrators_deploy_undeploy_and_manage_users() {
             .status,
         201
     );
+    let last = admin.delete("/users/admin").await;
+    assert_eq!(last.status, 400, "the only administrator stays: {last:?}");
+    assert_eq!(admin.get("/users/me").await.status, 200);
     assert_eq!(admin.delete("/users/alice").await.status, 204);
     assert_eq!(
         alice.get("/users/me").await.status,
@@ -334,6 +337,12 @@ async fn the_first_run_prints_an_administrator_token_once_and_the_cli_manages_us
             .lines()
             .count(),
         1
+    );
+    let last_admin = admin_command(&data_dir, &["users", "remove", "admin"], "");
+    let refusal = String::from_utf8_lossy(&last_admin.stderr);
+    assert!(
+        !last_admin.status.success() && refusal.contains("only administrator"),
+        "{refusal}"
     );
 
     let _ = Command::new("kill").arg(server.id().to_string()).status();

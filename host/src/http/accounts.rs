@@ -16,7 +16,7 @@ use super::auth::require_admin;
 use super::extract::ApiJson;
 use crate::auth::{Identity, Role, USER_NAME_RULE, is_valid_user_name, secrets};
 use crate::problem::{Problem, ProblemKind};
-use crate::store::now_micros;
+use crate::store::{Removal, now_micros};
 
 /// The public route: logging in.
 pub(super) fn public_router() -> Router<AppState> {
@@ -199,16 +199,25 @@ async fn remove_user(
     Path(name): Path<String>,
 ) -> Result<StatusCode, Problem> {
     require_admin(&caller)?;
-    if !state
+    let removal = state
         .store
         .remove_user(&name)
         .await
-        .map_err(Problem::internal)?
-    {
-        return Err(Problem::new(
-            ProblemKind::NoSuchUser,
-            format!("no user {name:?}"),
-        ));
+        .map_err(Problem::internal)?;
+    match removal {
+        Removal::Removed => {}
+        Removal::NoSuchUser => {
+            return Err(Problem::new(
+                ProblemKind::NoSuchUser,
+                format!("no user {name:?}"),
+            ));
+        }
+        Removal::LastAdministrator => {
+            return Err(Problem::new(
+                ProblemKind::MalformedRequest,
+                format!("{name} is the only administrator: make another one first"),
+            ));
+        }
     }
     state.auth.forget_all();
     Ok(StatusCode::NO_CONTENT)

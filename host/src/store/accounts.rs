@@ -39,6 +39,17 @@ pub struct TokenRecord {
     pub revoked_at: Option<i64>,
 }
 
+/// What removing a user did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// The user and their tokens are gone.
+    Removed,
+    /// There is no such user.
+    NoSuchUser,
+    /// The user is the only administrator: nothing was removed.
+    LastAdministrator,
+}
+
 /// A user a live token belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenOwner {
@@ -98,19 +109,35 @@ impl JobStore {
         Ok(any.is_some())
     }
 
-    /// Removes a user and their tokens; `Ok(false)` when there is no such user.
-    pub async fn remove_user(&self, name: &str) -> Result<bool, StoreError> {
-        let mut transaction = self.pool().begin().await?;
+    /// Removes a user and their tokens; `Ok(Removal::NoSuchUser)` when there is no such user,
+    /// `Ok(Removal::LastAdministrator)` (and nothing removed) when they are the only one.
+    pub async fn remove_user(&self, name: &str) -> Result<Removal, StoreError> {
+        let mut transaction = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let role: Option<String> = sqlx::query_scalar("SELECT role FROM users WHERE name = ?1")
+            .bind(name)
+            .fetch_optional(&mut *transaction)
+            .await?;
+        let Some(role) = role else {
+            return Ok(Removal::NoSuchUser);
+        };
+        if role == "admin" {
+            let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin'")
+                .fetch_one(&mut *transaction)
+                .await?;
+            if admins <= 1 {
+                return Ok(Removal::LastAdministrator);
+            }
+        }
         sqlx::query("DELETE FROM tokens WHERE user_name = ?1")
             .bind(name)
             .execute(&mut *transaction)
             .await?;
-        let done = sqlx::query("DELETE FROM users WHERE name = ?1")
+        sqlx::query("DELETE FROM users WHERE name = ?1")
             .bind(name)
             .execute(&mut *transaction)
             .await?;
         transaction.commit().await?;
-        Ok(done.rows_affected() == 1)
+        Ok(Removal::Removed)
     }
 
     /// Sets a user's password hash; `Ok(false)` when there is no such user.

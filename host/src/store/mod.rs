@@ -13,7 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use uuid::Uuid;
 
-pub use accounts::{TokenOwner, TokenRecord, UserRecord};
+pub use accounts::{Removal, TokenOwner, TokenRecord, UserRecord};
 pub use fair::RunningCaps;
 pub use sqlite::SqliteStore as JobStore;
 
