@@ -363,6 +363,14 @@ mod tests {
         (dir, store)
     }
 
+    /// Claims up to `limit` jobs, with no running cap.
+    async fn claim(store: &SqliteStore, limit: u32) -> Vec<JobRecord> {
+        store
+            .claim(limit, &RunningCaps::default())
+            .await
+            .expect("claim")
+    }
+
     fn job(priority: i32) -> NewJob {
         NewJob {
             id: JobId::new_v4(),
@@ -392,30 +400,15 @@ mod tests {
         let (_dir, store) = store().await;
         let jobs = [job(0), job(5), job(0), job(5)];
         store.insert(&jobs).await.expect("insert");
-        let claimed: Vec<JobId> = store
-            .claim(3, &RunningCaps::default())
-            .await
-            .expect("claim")
-            .iter()
-            .map(|job| job.id)
-            .collect();
+        let claimed: Vec<JobId> = claim(&store, 3).await.iter().map(|job| job.id).collect();
         assert_eq!(claimed, vec![jobs[1].id, jobs[3].id, jobs[0].id]);
-        let last = store
-            .claim(10, &RunningCaps::default())
-            .await
-            .expect("claim");
+        let last = claim(&store, 10).await;
         assert_eq!(
             last.iter().map(|job| job.id).collect::<Vec<_>>(),
             vec![jobs[2].id]
         );
         assert_eq!(last[0].attempts, 1);
-        assert!(
-            store
-                .claim(10, &RunningCaps::default())
-                .await
-                .expect("claim")
-                .is_empty()
-        );
+        assert!(claim(&store, 10).await.is_empty());
     }
 
     #[tokio::test]
@@ -426,10 +419,7 @@ mod tests {
             .insert(&[done.clone(), dismissed.clone()])
             .await
             .expect("insert");
-        store
-            .claim(2, &RunningCaps::default())
-            .await
-            .expect("claim");
+        claim(&store, 2).await;
         assert_eq!(
             store.finish(&[success(done.id)]).await.expect("finish"),
             vec![done.id]
@@ -472,10 +462,7 @@ mod tests {
             .insert(std::slice::from_ref(&handed_back))
             .await
             .expect("insert");
-        store
-            .claim(1, &RunningCaps::default())
-            .await
-            .expect("claim");
+        claim(&store, 1).await;
         assert_eq!(store.release(&[handed_back.id]).await.expect("release"), 1);
         let job = store
             .get(handed_back.id)
@@ -486,14 +473,7 @@ mod tests {
             (job.status, job.attempts, job.started_at),
             (JobStatus::Accepted, 0, None)
         );
-        assert_eq!(
-            store
-                .claim(1, &RunningCaps::default())
-                .await
-                .expect("claim claims it again")
-                .len(),
-            1
-        );
+        assert_eq!(claim(&store, 1).await.len(), 1);
     }
 
     /// Inserts, runs and finishes `count` jobs with outputs of `size` bytes, oldest first.
@@ -505,10 +485,7 @@ mod tests {
                 .insert(std::slice::from_ref(&next))
                 .await
                 .expect("insert");
-            store
-                .claim(1, &RunningCaps::default())
-                .await
-                .expect("claim");
+            claim(store, 1).await;
             let outcome = JobOutcome {
                 outputs: Some("x".repeat(size)),
                 ..success(next.id)
@@ -589,10 +566,7 @@ mod tests {
             .insert(std::slice::from_ref(&big))
             .await
             .expect("insert");
-        store
-            .claim(1, &RunningCaps::default())
-            .await
-            .expect("claim");
+        claim(&store, 1).await;
         let outcome = JobOutcome {
             workspace_bytes: 10_000,
             ..success(big.id)
@@ -613,10 +587,7 @@ mod tests {
             .await
             .expect("insert");
         for attempt in 1..=2 {
-            store
-                .claim(1, &RunningCaps::default())
-                .await
-                .expect("claim");
+            claim(&store, 1).await;
             let recovery = store.recover(3).await.expect("recover");
             assert_eq!(
                 recovery,
@@ -627,10 +598,7 @@ mod tests {
                 "attempt {attempt}"
             );
         }
-        store
-            .claim(1, &RunningCaps::default())
-            .await
-            .expect("claim");
+        claim(&store, 1).await;
         assert_eq!(
             store.recover(3).await.expect("recover"),
             Recovery {
