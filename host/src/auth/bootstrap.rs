@@ -1,8 +1,8 @@
 //! The first run: with no user at all, the server creates the administrator `admin` with one
 //! API token — the configured one, or a new one that is shown once.
 
-use super::{Role, secrets};
-use crate::store::{JobStore, StoreError};
+use super::{IssueError, Role, issue_token, record_token};
+use crate::store::JobStore;
 
 /// The name of the first administrator.
 pub const FIRST_ADMIN: &str = "admin";
@@ -22,33 +22,21 @@ pub enum Bootstrap {
 pub async fn bootstrap(
     store: &JobStore,
     configured: Option<&str>,
-) -> Result<Bootstrap, BootstrapError> {
+) -> Result<Bootstrap, IssueError> {
     if store.has_users().await? {
         return Ok(Bootstrap::AlreadySetUp);
     }
     if !store.create_user(FIRST_ADMIN, Role::Admin, None).await? {
         return Ok(Bootstrap::AlreadySetUp);
     }
-    let (token, outcome) = match configured {
-        Some(token) => (token.to_owned(), Bootstrap::ConfiguredToken),
-        None => {
-            let token = secrets::new_token()?;
-            (token.clone(), Bootstrap::NewToken(token))
+    match configured {
+        Some(token) => {
+            record_token(store, FIRST_ADMIN, token, "bootstrap", None).await?;
+            Ok(Bootstrap::ConfiguredToken)
         }
-    };
-    store
-        .insert_token(FIRST_ADMIN, &secrets::token_hash(&token), "bootstrap", None)
-        .await?;
-    Ok(outcome)
-}
-
-/// Why the first run could not set up its administrator.
-#[derive(Debug, thiserror::Error)]
-pub enum BootstrapError {
-    /// The database refused.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// No randomness for a token.
-    #[error("no random bytes for a token: {0}")]
-    Random(#[from] getrandom::Error),
+        None => {
+            let (token, _) = issue_token(store, FIRST_ADMIN, "bootstrap", None).await?;
+            Ok(Bootstrap::NewToken(token))
+        }
+    }
 }

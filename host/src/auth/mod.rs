@@ -7,6 +7,7 @@
 mod bootstrap;
 mod logins;
 pub mod secrets;
+mod tokens;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -16,8 +17,9 @@ pub mod oidc;
 
 use serde::{Deserialize, Serialize};
 
-pub use bootstrap::{Bootstrap, BootstrapError, FIRST_ADMIN, bootstrap};
+pub use bootstrap::{Bootstrap, FIRST_ADMIN, bootstrap};
 pub use logins::LoginLimiter;
+pub use tokens::{IssueError, issue_token, record_token};
 
 use crate::store::{JobStore, StoreError, now_micros};
 

@@ -25,9 +25,15 @@ pub fn token_hash(token: &str) -> String {
 /// no user, so that a login takes as long whether the name exists or not.
 pub const UNMATCHABLE_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3mC0WhnlR52iL3i1N6nHpfJVOiNdD5I8ENMwK4Ayt2I";
 
+/// The fewest characters a password may have.
+pub const MIN_PASSWORD_LEN: usize = 8;
+
 /// Why a password could not be hashed.
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
+    /// The password is shorter than [`MIN_PASSWORD_LEN`].
+    #[error("a password has at least {MIN_PASSWORD_LEN} characters")]
+    TooShort,
     /// No randomness for the salt.
     #[error("no random bytes for a salt: {0}")]
     Random(#[from] getrandom::Error),
@@ -38,6 +44,9 @@ pub enum HashError {
 
 /// Hashes a password with Argon2id and a random 16-byte salt.
 pub fn hash_password(password: &str) -> Result<String, HashError> {
+    if password.len() < MIN_PASSWORD_LEN {
+        return Err(HashError::TooShort);
+    }
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt)?;
     let salt = SaltString::encode_b64(&salt).map_err(HashError::Argon2)?;
@@ -74,6 +83,7 @@ mod tests {
         assert!(password_matches("correct horse", &stored));
         assert!(!password_matches("wrong horse", &stored));
         assert!(!password_matches("correct horse", "not a hash"));
+        assert!(matches!(hash_password("short"), Err(HashError::TooShort)));
     }
 
     #[test]

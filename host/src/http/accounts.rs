@@ -14,9 +14,9 @@ use uuid::Uuid;
 use super::AppState;
 use super::auth::require_admin;
 use super::extract::ApiJson;
-use crate::auth::{Identity, Role, USER_NAME_RULE, is_valid_user_name, secrets};
+use crate::auth::{self, Identity, Role, USER_NAME_RULE, is_valid_user_name, secrets};
 use crate::problem::{Problem, ProblemKind};
-use crate::store::{Removal, now_micros};
+use crate::store::Removal;
 
 /// The public route: logging in.
 pub(super) fn public_router() -> Router<AppState> {
@@ -95,23 +95,16 @@ async fn login(
     })))
 }
 
-/// A new token for `user`, stored by its hash; returns the secret (shown once) and its id.
+/// A new token for `user` (see `auth::issue_token`), its failures as problems.
 async fn issue_token(
     state: &AppState,
     user: &str,
     label: &str,
     lifetime: Option<Duration>,
 ) -> Result<(String, Uuid), Problem> {
-    let token = secrets::new_token().map_err(Problem::internal)?;
-    let expires_at = lifetime.map(|lifetime| {
-        now_micros().saturating_add(i64::try_from(lifetime.as_micros()).unwrap_or(i64::MAX))
-    });
-    let id = state
-        .store
-        .insert_token(user, &secrets::token_hash(&token), label, expires_at)
+    auth::issue_token(&state.store, user, label, lifetime)
         .await
-        .map_err(Problem::internal)?;
-    Ok((token, id))
+        .map_err(Problem::internal)
 }
 
 async fn me(Extension(caller): Extension<Identity>) -> Json<Value> {
@@ -171,17 +164,17 @@ async fn create_user(
 
 /// Hashes a password off the async runtime (Argon2 takes tens of milliseconds on purpose).
 pub(crate) async fn hash_password(password: String) -> Result<String, Problem> {
-    if password.len() < 8 {
-        return Err(Problem::new(
-            ProblemKind::MalformedRequest,
-            "a password has at least 8 characters",
-        )
-        .with("pointer", "/password"));
-    }
-    tokio::task::spawn_blocking(move || secrets::hash_password(&password))
+    let hashed = tokio::task::spawn_blocking(move || secrets::hash_password(&password))
         .await
-        .map_err(Problem::internal)?
-        .map_err(Problem::internal)
+        .map_err(Problem::internal)?;
+    match hashed {
+        Err(error @ secrets::HashError::TooShort) => Err(Problem::new(
+            ProblemKind::MalformedRequest,
+            error.to_string(),
+        )
+        .with("pointer", "/password")),
+        other => other.map_err(Problem::internal),
+    }
 }
 
 fn check_user_name(name: &str) -> Result<(), Problem> {
