@@ -99,6 +99,24 @@ async fn a_password_login_gives_a_bearer_token_and_failures_are_limited() {
     assert_eq!(wrong.status(), 401);
     let problem: Value = wrong.json().await.expect("JSON");
     assert_eq!(problem["error"], "invalid_grant");
+    let other_grant = app
+        .client
+        .post(format!("{}/token", app.address))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("username", "alice"),
+            ("password", "x"),
+        ])
+        .send()
+        .await
+        .expect("POST /token");
+    assert_eq!(other_grant.status(), 400, "only the password grant");
+    let short = app
+        .with_token(ADMIN_TOKEN)
+        .post_json("/users", &json!({"name": "carl", "password": "short"}))
+        .await;
+    assert_eq!(short.status, 400, "{short:?}");
+    assert_eq!(short.body["pointer"], "/password");
     let nobody = login(&app, "nobody", "whatever-password").await;
     assert_eq!(nobody.status(), 401, "an unknown name fails the same way");
     for _ in 0..2 {
