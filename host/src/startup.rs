@@ -118,7 +118,7 @@ impl Application {
             .context("preparing the uploads directory")?;
         let state = AppState::new(Shared {
             uploads,
-            queue_gauge: Default::default(),
+            submission_gauges: Default::default(),
             registry: registry.clone(),
             executor,
             store: store.clone(),

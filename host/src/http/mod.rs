@@ -50,8 +50,8 @@ pub struct Shared {
     pub max_module_bytes: u64,
     /// Uploaded files.
     pub uploads: Uploads,
-    /// The queue length, for the cap, without a count per submission.
-    pub queue_gauge: submit::QueueGauge,
+    /// The queue lengths and storage that caps and quotas check, without a count per submission.
+    pub submission_gauges: submit::SubmissionGauges,
     /// Default and maximum limits.
     pub limits: LimitPolicy,
     /// Turns bearer tokens into callers.

@@ -75,7 +75,7 @@ async fn insert(
     inputs: Vec<Map<String, Value>>,
 ) -> Result<(Vec<NewJob>, i64), Problem> {
     let queued = state
-        .queue_gauge
+        .submission_gauges
         .queued(&state.store)
         .await
         .map_err(Problem::internal)?;
@@ -94,7 +94,9 @@ async fn insert(
         .map(|inputs| new_job(common, inputs))
         .collect::<Result<Vec<_>, _>>()?;
     let created_at = state.store.insert(&jobs).await.map_err(Problem::internal)?;
-    state.queue_gauge.add(&common.owner, jobs.len() as u64);
+    state
+        .submission_gauges
+        .add(&common.owner, jobs.len() as u64);
     state.scheduler.wake();
     Ok((jobs, created_at))
 }
@@ -104,7 +106,7 @@ async fn insert(
 /// count gone stale (jobs claimed or expired since) never refuses wrongly.
 async fn check_quotas(state: &AppState, owner: &str, adding: u64) -> Result<(), Problem> {
     let quota = state.quotas.of(owner);
-    let gauge = &state.queue_gauge;
+    let gauge = &state.submission_gauges;
     if quota.max_queued.is_some() {
         let check = |queued| quota.check_queued(queued, adding);
         let cached = gauge.queued_of(&state.store, owner, true).await;
@@ -137,7 +139,7 @@ pub struct Gauges {
 
 /// Every gauge a submission reads: the whole queue, and each user's queue and storage.
 #[derive(Debug, Default)]
-pub struct QueueGauge {
+pub struct SubmissionGauges {
     queued: Gauges,
     queued_by_owner: Gauges,
     stored_by_owner: Gauges,
@@ -179,7 +181,7 @@ impl Gauges {
     }
 }
 
-impl QueueGauge {
+impl SubmissionGauges {
     async fn queued(&self, store: &JobStore) -> Result<u64, StoreError> {
         self.queued.read("", store.queued(), true).await
     }
