@@ -1,8 +1,10 @@
 //! Files: uploads streamed to disk with their SHA-256, and the files of job workspaces.
 
+mod chunks;
 mod path;
 mod uploads;
 
+pub use chunks::{Chunk, base_name};
 pub use path::{BadPath, WorkspacePath, open_inside};
 pub use uploads::{UploadError, UploadInfo, Uploads, stream_to_file};
 

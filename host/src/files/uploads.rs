@@ -35,6 +35,9 @@ pub enum UploadError {
     /// The client's body broke off.
     #[error("the upload broke off: {0}")]
     Interrupted(String),
+    /// A chunked upload's last chunk came before all the others.
+    #[error("chunk {0} of this file was never received (chunks must be sent in order, from 0)")]
+    MissingChunk(u64),
     /// The disk refused.
     #[error("storing the upload: {0}")]
     Io(#[from] std::io::Error),
@@ -43,8 +46,8 @@ pub enum UploadError {
 /// The uploads directory.
 #[derive(Debug, Clone)]
 pub struct Uploads {
-    dir: PathBuf,
-    max_bytes: u64,
+    pub(super) dir: PathBuf,
+    pub(super) max_bytes: u64,
 }
 
 impl Uploads {

@@ -399,7 +399,8 @@ impl Scheduler {
     }
 }
 
-fn outcome_of(id: JobId, executed: Executed, selected: Option<&[String]>) -> JobOutcome {
+/// How an execution ended, as a job's outcome (only the `selected` outputs, if any).
+pub fn outcome_of(id: JobId, executed: Executed, selected: Option<&[String]>) -> JobOutcome {
     let Executed { result, facts } = executed;
     let logs =
         json!({"stdout": facts.stdout, "stderr": facts.stderr, "log": facts.logs}).to_string();
@@ -434,7 +435,8 @@ fn outcome_of(id: JobId, executed: Executed, selected: Option<&[String]>) -> Job
     }
 }
 
-fn failed(id: JobId, problem: &Problem, fuel_consumed: Option<u64>) -> JobOutcome {
+/// A job's outcome that is `problem`.
+pub fn failed(id: JobId, problem: &Problem, fuel_consumed: Option<u64>) -> JobOutcome {
     JobOutcome {
         id,
         status: JobStatus::Failed,

@@ -29,6 +29,10 @@ pub struct StoredRequest {
     /// Uploaded files copied into the workspace: (path inside, stored upload).
     #[serde(default)]
     pub files: Vec<(String, PathBuf)>,
+    /// What another face of the API (gemseo-http) was sent and shows back in its own job
+    /// documents; the scheduler never reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub echo: Option<Value>,
 }
 
 /// Jacobian blocks to compute.

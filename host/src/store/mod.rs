@@ -6,6 +6,7 @@
 
 mod accounts;
 mod fair;
+mod handles;
 mod sqlite;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -15,6 +16,7 @@ use uuid::Uuid;
 
 pub use accounts::{Removal, TokenOwner, TokenRecord, UserRecord};
 pub use fair::RunningCaps;
+pub use handles::NumberedUpload;
 pub use sqlite::SqliteStore as JobStore;
 
 /// A job's public id.
