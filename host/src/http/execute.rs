@@ -36,49 +36,49 @@ pub(super) fn router() -> Router<AppState> {
 /// `priority` members. `inputs` is one inputs object, or a list of them for a batch.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ExecuteBody<Inputs> {
+pub(super) struct ExecuteBody<Inputs> {
     #[serde(default)]
-    inputs: Inputs,
+    pub(super) inputs: Inputs,
     /// OGC: which outputs to return (all when absent).
     #[serde(default)]
-    outputs: Option<Map<String, Value>>,
+    pub(super) outputs: Option<Map<String, Value>>,
     /// OGC: only `document` is supported.
     #[serde(default)]
-    response: Option<ResponseForm>,
+    pub(super) response: Option<ResponseForm>,
     /// OGC: where to send news of the job (asynchronous execution only).
     #[serde(default)]
-    subscriber: Option<Subscriber>,
+    pub(super) subscriber: Option<Subscriber>,
     /// Discipline options, which may change the grammars.
     #[serde(default)]
-    options: Map<String, Value>,
+    pub(super) options: Map<String, Value>,
     /// Also compute the Jacobian of these outputs with respect to these inputs.
     #[serde(default)]
-    linearize: Option<LinearizeBody>,
+    pub(super) linearize: Option<LinearizeBody>,
     /// Fuel, memory and deadline for each execution (at most the server's maximum).
     #[serde(default)]
-    limits: RequestedLimits,
+    pub(super) limits: RequestedLimits,
     /// Jobs of higher priority start first (asynchronous execution only).
     #[serde(default)]
-    priority: i32,
+    pub(super) priority: i32,
     /// Uploaded files to place in the workspace: `{"path/inside": "<fileID>"}`.
     #[serde(default)]
-    files: Map<String, Value>,
+    pub(super) files: Map<String, Value>,
 }
 
 #[derive(Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
-enum ResponseForm {
+pub(super) enum ResponseForm {
     Document,
     Raw,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct LinearizeBody {
+pub(super) struct LinearizeBody {
     #[serde(default)]
-    inputs: Vec<String>,
+    pub(super) inputs: Vec<String>,
     #[serde(default)]
-    outputs: Vec<String>,
+    pub(super) outputs: Vec<String>,
 }
 
 async fn execute(
@@ -107,14 +107,21 @@ async fn execute(
     if submit::prefers_async(&headers) {
         return submit::one(&state, &common, inputs).await;
     }
-    let request = common.request(inputs);
+    let executed = execute_now(&state, common.request(inputs)).await?;
+    respond(executed, common.selected.as_deref())
+}
+
+/// Runs one execution within the request; a client that goes away interrupts the guest.
+pub(super) async fn execute_now(
+    state: &AppState,
+    request: ExecutionRequest,
+) -> Result<Executed, Problem> {
     let cancel_on_drop = CancelOnDrop(CancelFlag::default());
-    let executed = state
+    state
         .executor
         .execute(request, Box::new(IgnoreProgress), cancel_on_drop.0.clone())
         .await
-        .map_err(|busy| Problem::new(ProblemKind::ServerBusy, busy.to_string()))?;
-    respond(executed, common.selected.as_deref())
+        .map_err(|busy| Problem::new(ProblemKind::ServerBusy, busy.to_string()))
 }
 
 /// `POST /processes/{id}/batch`: many executions of one process, submitted atomically as jobs.
@@ -148,10 +155,12 @@ pub(super) struct Common {
     pub(super) priority: i32,
     pub(super) subscriber: Option<Subscriber>,
     pub(super) files: Vec<(WorkspacePath, PathBuf)>,
+    /// What another face of the API shows back in its job documents (see `StoredRequest`).
+    pub(super) echo: Option<Value>,
 }
 
 impl Common {
-    async fn prepare<Inputs>(
+    pub(super) async fn prepare<Inputs>(
         state: &AppState,
         caller: &Identity,
         id: &str,
@@ -198,11 +207,12 @@ impl Common {
             linearize,
             limits,
             priority: body.priority,
+            echo: None,
         })
     }
 
     /// Merges one set of inputs with the defaults and validates it; `pointer` locates it.
-    fn inputs(
+    pub(super) fn inputs(
         &self,
         given: Map<String, Value>,
         pointer: &str,
@@ -215,7 +225,7 @@ impl Common {
         }
     }
 
-    fn request(&self, inputs: Map<String, Value>) -> ExecutionRequest {
+    pub(super) fn request(&self, inputs: Map<String, Value>) -> ExecutionRequest {
         ExecutionRequest {
             process: self.process.clone(),
             discipline: self.discipline.clone(),
@@ -357,7 +367,7 @@ fn selected_outputs(
     Ok(Some(wanted.keys().cloned().collect()))
 }
 
-fn differentiation(
+pub(super) fn differentiation(
     discipline: &Discipline,
     wanted: &LinearizeBody,
 ) -> Result<Differentiation, Problem> {

@@ -17,6 +17,7 @@ use super::jobs::find_job;
 use crate::auth::Identity;
 use crate::files::{UploadError, WorkspacePath, list_tree, open_inside};
 use crate::problem::{Problem, ProblemKind};
+use crate::store::JobRecord;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -52,7 +53,7 @@ async fn upload(
 pub(super) fn upload_problem(error: UploadError) -> Problem {
     match error {
         UploadError::TooLarge(_) => Problem::new(ProblemKind::PayloadTooLarge, error.to_string()),
-        UploadError::Interrupted(_) => {
+        UploadError::Interrupted(_) | UploadError::MissingChunk(_) => {
             Problem::new(ProblemKind::MalformedRequest, error.to_string())
         }
         UploadError::Io(_) => Problem::internal(error),
@@ -102,6 +103,18 @@ async fn job_file(
     let job = find_job(&state, &caller, &id).await?;
     let path = WorkspacePath::parse(&path)
         .map_err(|error| Problem::new(ProblemKind::MalformedRequest, error.to_string()))?;
+    serve_workspace_file(&state, &job, path, &id, request).await
+}
+
+/// Streams file `path` of `job`'s workspace (`shown_id` names the job in the 404), with Range
+/// support; never through a symbolic link.
+pub(super) async fn serve_workspace_file(
+    state: &AppState,
+    job: &JobRecord,
+    path: WorkspacePath,
+    shown_id: &str,
+    request: Request,
+) -> Result<Response, Problem> {
     let dir = state.scheduler.workspace_of(job.id);
     let inside = path.clone();
     let file = tokio::task::spawn_blocking(move || open_inside(&dir, &inside))
@@ -110,7 +123,7 @@ async fn job_file(
         .ok_or_else(|| {
             Problem::new(
                 ProblemKind::NotFound,
-                format!("job {id} has no file {path}"),
+                format!("job {shown_id} has no file {path}"),
             )
         })?;
     let served = ServeFile::new(file)

@@ -20,7 +20,7 @@ use crate::scheduler::{JobEvent, results_document};
 use crate::store::{JobFilter, JobId, JobRecord, JobStatus};
 
 /// The longest long-poll a client may ask for.
-const MAX_WAIT: Duration = Duration::from_secs(300);
+pub(super) const MAX_WAIT: Duration = Duration::from_secs(300);
 /// The most jobs in one page.
 const MAX_PAGE: u32 = 1000;
 
@@ -216,7 +216,7 @@ async fn job_status(
 }
 
 /// Waits, holding no thread, until the job ends or `wait` passes.
-async fn wait_for_end(
+pub(super) async fn wait_for_end(
     state: &AppState,
     caller: &Identity,
     id: &str,

@@ -6,6 +6,7 @@ mod deploy;
 mod execute;
 mod extract;
 mod files;
+mod gemseo;
 mod jobs;
 mod landing;
 mod processes;
@@ -88,6 +89,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .merge(execute::router())
         .merge(jobs::router())
         .merge(files::router())
+        .merge(gemseo::router())
         .merge(accounts::router().layer(DefaultBodyLimit::max(security::ACCOUNT_BODY_BYTES)))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -69,7 +69,7 @@ pub(super) async fn many(
 }
 
 /// Inserts the jobs (all or none) and wakes the scheduler; returns them and their creation time.
-async fn insert(
+pub(super) async fn insert(
     state: &AppState,
     common: &Common,
     inputs: Vec<Map<String, Value>>,
@@ -104,7 +104,11 @@ async fn insert(
 /// Refuses `adding` jobs of `owner` past their queued or storage quota (429, naming it). The
 /// counts come from the gauges; a refusal is confirmed on fresh counts first, so that a
 /// count gone stale (jobs claimed or expired since) never refuses wrongly.
-async fn check_quotas(state: &AppState, owner: &str, adding: u64) -> Result<(), Problem> {
+pub(super) async fn check_quotas(
+    state: &AppState,
+    owner: &str,
+    adding: u64,
+) -> Result<(), Problem> {
     let quota = state.quotas.of(owner);
     let gauge = &state.submission_gauges;
     if quota.max_queued.is_some() {
@@ -214,7 +218,7 @@ impl SubmissionGauges {
     }
 }
 
-fn new_job(common: &Common, inputs: Map<String, Value>) -> Result<NewJob, Problem> {
+pub(super) fn new_job(common: &Common, inputs: Map<String, Value>) -> Result<NewJob, Problem> {
     let request = StoredRequest {
         inputs,
         options: common.options.clone(),
@@ -227,6 +231,7 @@ fn new_job(common: &Common, inputs: Map<String, Value>) -> Result<NewJob, Proble
             .iter()
             .map(|(path, source)| (path.to_string(), source.clone()))
             .collect(),
+        echo: common.echo.clone(),
     };
     Ok(NewJob {
         id: Uuid::new_v4(),

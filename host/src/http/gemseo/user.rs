@@ -1,0 +1,42 @@
+//! `GET /v1/user/me/`: who the caller is, as gemseo-http describes a user (never a password
+//! hash, unlike the reference server).
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use serde_json::{Value, json};
+
+use crate::auth::Identity;
+use crate::http::AppState;
+use crate::problem::Problem;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/user/me/", get(me))
+        .route("/v1/user/me", get(me))
+}
+
+async fn me(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Identity>,
+) -> Result<Json<Value>, Problem> {
+    let id = user_id(&state, &caller.user).await?;
+    Ok(Json(json!({
+        "id": id,
+        "username": caller.user,
+        "email": "",
+        "full_name": "",
+        "disabled": false,
+    })))
+}
+
+/// The integer id gemseo-http gives a user: the row number of the user, or 0 for a user known
+/// only to an identity provider.
+pub(super) async fn user_id(state: &AppState, name: &str) -> Result<i64, Problem> {
+    let number = state
+        .store
+        .user_number(name)
+        .await
+        .map_err(Problem::internal)?;
+    Ok(number.unwrap_or(0))
+}
