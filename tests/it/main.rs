@@ -7,6 +7,7 @@ mod deploy;
 mod discovery;
 mod examples;
 mod files;
+mod gemseo;
 mod hardening;
 mod helpers;
 mod jobs;

@@ -26,11 +26,11 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Build the guests, then run every test of the workspace.
+    /// Build the guests and `.venv-compat`, then run every test of the workspace.
     Test,
     /// Formatting and clippy (host and guests), warnings as errors.
     Lint,
-    /// Build the guests, then run the benchmarks and print their figures.
+    /// Build the guests and `.venv-compat`, then run the benchmarks and print their figures.
     Bench,
 }
 
@@ -76,17 +76,20 @@ fn main() -> anyhow::Result<()> {
         Task::Lint => lint(&root),
         Task::Bench => {
             build_guests(&root)?;
+            python::compat_env(&root)?;
             run(cargo(&root).args(["bench", "-p", "host", "--bench", "throughput"]))
         }
     }
 }
 
-/// Every test: the guests' own (natively), then the host workspace's against built guests.
+/// Every test: the guests' own (natively), then the host workspace's against built guests and,
+/// for the GEMSEO compatibility tests, the clients installed in `.venv-compat`.
 fn test(root: &Path) -> anyhow::Result<()> {
     build_guests(root)?;
     for guests in &GUEST_WORKSPACES {
         run(guest_cargo(root, guests).arg("test"))?;
     }
+    python::compat_env(root)?;
     run(cargo(root).args(["test", "--workspace"]))
 }
 
@@ -113,6 +116,7 @@ fn lint(root: &Path) -> anyhow::Result<()> {
 /// Builds every guest workspace for wasm32-wasip2 (Cargo rebuilds only what changed) and copies
 /// components whose bytes changed to their destination.
 fn build_guests(root: &Path) -> anyhow::Result<()> {
+    ensure_guest_target(root)?;
     for guests in &GUEST_WORKSPACES {
         let mut command = guest_cargo(root, guests);
         run(command.args(["build", "--release", "--target", GUEST_TARGET]))?;
@@ -125,6 +129,23 @@ fn build_guests(root: &Path) -> anyhow::Result<()> {
         }
     }
     python::build_python_guests(root)
+}
+
+/// Installs the guests' target when the pinned toolchain lacks it: rustup adds the targets of
+/// `rust-toolchain.toml` only when it installs the toolchain, not to one already there.
+fn ensure_guest_target(root: &Path) -> anyhow::Result<()> {
+    let sysroot = Command::new("rustc")
+        .current_dir(root)
+        .args(["--print", "sysroot"])
+        .output()?;
+    let sysroot = String::from_utf8(sysroot.stdout)?;
+    let library = Path::new(sysroot.trim()).join("lib/rustlib").join(GUEST_TARGET);
+    if library.exists() {
+        return Ok(());
+    }
+    run(Command::new("rustup")
+        .current_dir(root)
+        .args(["target", "add", GUEST_TARGET]))
 }
 
 fn guest_cargo(root: &Path, guests: &GuestWorkspace) -> Command {

@@ -1,0 +1,136 @@
+"""Times the Sellar MDF optimisation in-process and through a disciplines server.
+
+The same scenario (MDF, SellarDesignSpace, SLSQP, at most 100 iterations, constraints c_1 and
+c_2) is solved with GEMSEO's own Sellar disciplines, then with gemseo-http's HTTPDiscipline
+against the server, synchronously and asynchronously (long polling), each ``--repeat`` times.
+Only ``scenario.execute`` is timed (not the construction of the disciplines). Prints the best
+time of each way and its ratio to the in-process run of the same invocation, with the requests
+the client sent in one run.
+
+Usage (the server serving Sellar1, Sellar2 and SellarSystem on 127.0.0.1)::
+
+    DISCIPLINES_PORT=8080 DISCIPLINES_TOKEN=dsc_… .venv-compat/bin/python \\
+        python/compat/mdf_benchmark.py --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from collections import Counter
+
+import httpx
+from gemseo import create_discipline
+from gemseo import create_scenario
+from gemseo.core.discipline import Discipline
+from gemseo.problems.mdo.sellar.sellar_design_space import SellarDesignSpace
+from gemseo_http.http_discipline import HTTPDiscipline
+
+SELLAR = ("Sellar1", "Sellar2", "SellarSystem")
+REFERENCE_F_OPT = 3.183393962198803
+URL = "http://127.0.0.1"
+
+
+def solve_mdf(disciplines) -> tuple[float, float]:
+    """The optimum of the Sellar MDF scenario over these disciplines and the time it took."""
+    scenario = create_scenario(disciplines, "obj", SellarDesignSpace(), formulation_name="MDF")
+    scenario.add_constraint("c_1", constraint_type="ineq")
+    scenario.add_constraint("c_2", constraint_type="ineq")
+    start = time.perf_counter()
+    scenario.execute(algo_name="SLSQP", max_iter=100)
+    return scenario.optimization_result.f_opt, time.perf_counter() - start
+
+
+def local_disciplines(requests: Counter) -> list[Discipline]:
+    """GEMSEO's in-process Sellar disciplines, with their default cache (no requests to count)."""
+    return create_discipline(list(SELLAR))
+
+
+def remote_factory(port: int, token: str, asynchronous: bool):
+    """A maker of the three HTTPDisciplines, sharing one httpx client counting its requests."""
+
+    def make(requests: Counter) -> list[Discipline]:
+        def count(request: httpx.Request) -> None:
+            if request.url.path.endswith("/execute"):
+                requests["execute"] += 1
+                if json.loads(request.content).get("linearize"):
+                    requests["with linearize"] += 1
+            elif request.url.path.startswith("/v1/job/") and request.url.path.count("/") == 3:
+                requests["polls"] += 1
+
+        client = httpx.Client(
+            base_url=f"{URL}:{port}", timeout=60.0, event_hooks={"request": [count]}
+        )
+        disciplines = []
+        for name in SELLAR:
+            discipline = HTTPDiscipline(
+                name=name,
+                class_name=name,
+                url=URL,
+                port=port,
+                token=token,
+                is_asynchronous=asynchronous,
+                polling_wait_time=10.0,
+                http_client=client,
+            )
+            discipline.set_cache(Discipline.CacheType.NONE)
+            disciplines.append(discipline)
+        requests.clear()  # construction is not part of the run
+        return disciplines
+
+    return make
+
+
+def measure(make, repeat: int) -> tuple[float, float, Counter]:
+    """The best time over ``repeat`` runs, the optimum of the last, the requests of the last."""
+    best, f_opt, requests = float("inf"), float("nan"), Counter()
+    for _ in range(repeat):
+        requests = Counter()
+        f_opt, elapsed = solve_mdf(make(requests))
+        best = min(best, elapsed)
+    return best, f_opt, requests
+
+
+def describe(requests: Counter) -> str:
+    """The client's requests of one run, if it sent any."""
+    if not requests:
+        return ""
+    text = f", {requests['execute']} execute calls ({requests['with linearize']} with linearize)"
+    return text + (f", {requests['polls']} polls" if requests["polls"] else "")
+
+
+def main() -> int:
+    """Runs the three ways and prints their figures; 1 if an optimum is off."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each way (default 3)")
+    arguments = parser.parse_args()
+    port = int(os.environ["DISCIPLINES_PORT"])
+    token = os.environ.get("DISCIPLINES_TOKEN", "")
+    for logger in ("gemseo", "gemseo_http"):
+        logging.getLogger(logger).setLevel(logging.WARNING)
+
+    ways = {
+        "local": local_disciplines,
+        "sync": remote_factory(port, token, asynchronous=False),
+        "async": remote_factory(port, token, asynchronous=True),
+    }
+    local_time, wrong = None, False
+    for way, make in ways.items():
+        best, f_opt, requests = measure(make, max(arguments.repeat, 1))
+        if local_time is None:
+            local_time, ratio = best, ""
+        else:
+            ratio = f" ({best / local_time:.1f}x local)"
+        print(f"{way}: best {best:.2f} s{ratio}{describe(requests)}, f_opt {f_opt:.9f}", flush=True)
+        if abs(f_opt - REFERENCE_F_OPT) > 1e-6:
+            print(f"{way}: f_opt {f_opt} is not {REFERENCE_F_OPT}", file=sys.stderr)
+            wrong = True
+    return 1 if wrong else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
