@@ -139,7 +139,9 @@ fn ensure_guest_target(root: &Path) -> anyhow::Result<()> {
         .args(["--print", "sysroot"])
         .output()?;
     let sysroot = String::from_utf8(sysroot.stdout)?;
-    let library = Path::new(sysroot.trim()).join("lib/rustlib").join(GUEST_TARGET);
+    let library = Path::new(sysroot.trim())
+        .join("lib/rustlib")
+        .join(GUEST_TARGET);
     if library.exists() {
         return Ok(());
     }

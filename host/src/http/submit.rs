@@ -16,7 +16,7 @@ use super::execute::Common;
 use super::jobs::status_info;
 use crate::problem::{Problem, ProblemKind};
 use crate::scheduler::{StoredDifferentiation, StoredLimits, StoredRequest};
-use crate::store::{JobStore, NewJob, StoreError};
+use crate::store::{Inserted, JobRecord, JobStore, NewJob, StoreError};
 
 /// Whether the client asked for asynchronous execution (`Prefer: respond-async`).
 pub(super) fn prefers_async(headers: &HeaderMap) -> bool {
@@ -34,11 +34,7 @@ pub(super) async fn one(
     common: &Common,
     inputs: Map<String, Value>,
 ) -> Result<Response, Problem> {
-    let (jobs, created_at) = insert(state, common, vec![inputs]).await?;
-    let job = jobs
-        .first()
-        .map(|job| job.accepted_record(created_at))
-        .ok_or_else(|| Problem::internal("no job inserted"))?;
+    let job = insert_one(state, common, inputs).await?;
     let location = format!("/jobs/{}", job.id);
     let mut response = (StatusCode::CREATED, Json(status_info(&job))).into_response();
     let headers = response.headers_mut();
@@ -68,12 +64,25 @@ pub(super) async fn many(
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
-/// Inserts the jobs (all or none) and wakes the scheduler; returns them and their creation time.
-pub(super) async fn insert(
+/// Inserts one job and wakes the scheduler; returns its record as inserted.
+pub(super) async fn insert_one(
+    state: &AppState,
+    common: &Common,
+    inputs: Map<String, Value>,
+) -> Result<JobRecord, Problem> {
+    let (jobs, inserted) = insert(state, common, vec![inputs]).await?;
+    jobs.first()
+        .map(|job| job.accepted_record(inserted.created_at, inserted.first_seq))
+        .ok_or_else(|| Problem::internal("no job inserted"))
+}
+
+/// Inserts the jobs (all or none) and wakes the scheduler; returns them and what the store
+/// gave them.
+async fn insert(
     state: &AppState,
     common: &Common,
     inputs: Vec<Map<String, Value>>,
-) -> Result<(Vec<NewJob>, i64), Problem> {
+) -> Result<(Vec<NewJob>, Inserted), Problem> {
     let queued = state
         .submission_gauges
         .queued(&state.store)
@@ -93,12 +102,12 @@ pub(super) async fn insert(
         .into_iter()
         .map(|inputs| new_job(common, inputs))
         .collect::<Result<Vec<_>, _>>()?;
-    let created_at = state.store.insert(&jobs).await.map_err(Problem::internal)?;
+    let inserted = state.store.insert(&jobs).await.map_err(Problem::internal)?;
     state
         .submission_gauges
         .add(&common.owner, jobs.len() as u64);
     state.scheduler.wake();
-    Ok((jobs, created_at))
+    Ok((jobs, inserted))
 }
 
 /// Refuses `adding` jobs of `owner` past their queued or storage quota (429, naming it). The

@@ -89,10 +89,10 @@ pub struct NewJob {
 }
 
 impl NewJob {
-    /// The record of this job as just inserted at `created_at`.
-    pub fn accepted_record(&self, created_at: i64) -> JobRecord {
+    /// The record of this job as just inserted at `created_at` as number `seq`.
+    pub fn accepted_record(&self, created_at: i64, seq: i64) -> JobRecord {
         JobRecord {
-            seq: 0,
+            seq,
             id: self.id,
             owner: self.owner.clone(),
             process_id: self.process_id.clone(),
@@ -115,6 +115,15 @@ impl NewJob {
             expired_at: None,
         }
     }
+}
+
+/// What inserting jobs gave them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Inserted {
+    /// Their creation time (Unix microseconds).
+    pub created_at: i64,
+    /// The number (`seq`) of the first; the others follow it in order.
+    pub first_seq: i64,
 }
 
 /// A job as stored.

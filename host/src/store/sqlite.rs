@@ -10,7 +10,8 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 use super::{
-    JobFilter, JobId, JobOutcome, JobRecord, JobStatus, NewJob, Recovery, StoreError, now_micros,
+    Inserted, JobFilter, JobId, JobOutcome, JobRecord, JobStatus, NewJob, Recovery, StoreError,
+    now_micros,
 };
 
 /// What expiring a job does to its row.
@@ -52,10 +53,11 @@ impl SqliteStore {
         &self.pool
     }
 
-    /// Inserts jobs atomically: all or none. Returns their creation time (Unix microseconds).
-    pub async fn insert(&self, jobs: &[NewJob]) -> Result<i64, StoreError> {
+    /// Inserts jobs atomically: all or none. Returns their creation time and numbers.
+    pub async fn insert(&self, jobs: &[NewJob]) -> Result<Inserted, StoreError> {
         let now = now_micros();
         let mut transaction = self.pool.begin().await?;
+        let mut last_seq = 0;
         for chunk in jobs.chunks(500) {
             let mut insert = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO jobs (id, owner, process_id, module_digest, status, priority, request, created_at, updated_at) ",
@@ -71,10 +73,19 @@ impl SqliteStore {
                     .push_bind(now)
                     .push_bind(now);
             });
-            insert.build().execute(&mut *transaction).await?;
+            last_seq = insert
+                .build()
+                .execute(&mut *transaction)
+                .await?
+                .last_insert_rowid();
         }
         transaction.commit().await?;
-        Ok(now)
+        // The transaction held the write lock: its rows have consecutive numbers.
+        let count = i64::try_from(jobs.len()).unwrap_or(i64::MAX);
+        Ok(Inserted {
+            created_at: now,
+            first_seq: last_seq - count + 1,
+        })
     }
 
     /// Records how running jobs ended; returns the ids that were still running (the others

@@ -101,17 +101,21 @@ async fn execute(
         common.linearize = wanted_jacobian(&common, &body)?;
         common.inputs(given, "/input_data")
     });
-    let job = match prepared {
-        Err(problem) => refuse(&state, &common, &body, problem).await?,
-        Ok(inputs) if asynchronous => queue(&state, &common, inputs).await?,
-        Ok(inputs) => run_now(&state, &common, inputs).await?,
+    let job = async {
+        match prepared {
+            Err(problem) => refuse(&state, &common, &body, problem).await,
+            Ok(inputs) if asynchronous => submit::insert_one(&state, &common, inputs).await,
+            Ok(inputs) => run_now(&state, &common, inputs).await,
+        }
     };
+    // The document names its owner by number: looked up while the job is recorded.
+    let (job, user_id) = tokio::join!(job, user_id(&state, &caller.user));
+    let (job, user_id) = (job?, user_id?);
     let status = if asynchronous {
         StatusCode::ACCEPTED
     } else {
         StatusCode::OK
     };
-    let user_id = user_id(&state, &job.owner).await?;
     Ok((status, Json(job_document(&job, user_id))).into_response())
 }
 
@@ -236,25 +240,6 @@ async fn refuse(
         .insert_finished(&job, &outcome, now_micros())
         .await
         .map_err(Problem::internal)
-}
-
-/// Queues the job, as `Prefer: respond-async` does on the OGC route.
-async fn queue(
-    state: &AppState,
-    common: &Common,
-    inputs: Map<String, Value>,
-) -> Result<JobRecord, Problem> {
-    let (jobs, _) = submit::insert(state, common, vec![inputs]).await?;
-    let id = jobs
-        .first()
-        .map(|job| job.id)
-        .ok_or_else(|| Problem::internal("no job inserted"))?;
-    state
-        .store
-        .get(id)
-        .await
-        .map_err(Problem::internal)?
-        .ok_or_else(|| Problem::internal(format!("job {id} vanished")))
 }
 
 /// Runs the execution in this request, in the job's own workspace, and records the job.

@@ -65,13 +65,19 @@ async fn status(
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, Problem> {
-    let mut job = find_numbered_job(&state, &caller, &id).await?;
-    if query_flag(&query, "long_polling") && !job.status.is_final() {
+    let job = find_numbered_job(&state, &caller, &id).await?;
+    let owner_name = job.owner.clone();
+    let owner = user_id(&state, &owner_name);
+    let job = async {
+        if !query_flag(&query, "long_polling") || job.status.is_final() {
+            return Ok(job);
+        }
         let wait = poll_timeout(&query)?;
-        job = wait_for_end(&state, &caller, &job.id.to_string(), wait).await?;
-    }
-    let user_id = user_id(&state, &job.owner).await?;
-    Ok(Json(job_document(&job, user_id)))
+        wait_for_end(&state, &caller, &job.id.to_string(), wait).await
+    };
+    // The owner's number is looked up while the job runs on.
+    let (job, owner) = tokio::join!(job, owner);
+    Ok(Json(job_document(&job?, owner?)))
 }
 
 /// `long_polling_timeout` in seconds, a float (the client sends `10.0`), at most `MAX_WAIT`.
