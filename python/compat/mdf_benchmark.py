@@ -3,7 +3,9 @@
 The same scenario (MDF, SellarDesignSpace, SLSQP, at most 100 iterations, constraints c_1 and
 c_2) is solved with GEMSEO's own Sellar disciplines, then with gemseo-http's HTTPDiscipline
 against the server, synchronously and asynchronously (long polling), each ``--repeat`` times.
-Only ``scenario.execute`` is timed (not the construction of the disciplines). Prints the best
+Only ``scenario.execute`` is timed (not the construction of the disciplines). "client alone"
+is the floor the client itself imposes: HTTPDiscipline answered in process by GEMSEO's own
+disciplines through an httpx mock transport, with no server and no network. Prints the best
 time of each way and its ratio to the in-process run of the same invocation, with the requests
 the client sent in one run.
 
@@ -24,6 +26,7 @@ import time
 from collections import Counter
 
 import httpx
+import numpy
 from gemseo import create_discipline
 from gemseo import create_scenario
 from gemseo.core.discipline import Discipline
@@ -50,8 +53,56 @@ def local_disciplines(requests: Counter) -> list[Discipline]:
     return create_discipline(list(SELLAR))
 
 
-def remote_factory(port: int, token: str, asynchronous: bool):
-    """A maker of the three HTTPDisciplines, sharing one httpx client counting its requests."""
+class InProcessServer:
+    """An httpx transport answering the client's sync calls with GEMSEO's own disciplines, in
+    process: the client's own cost (JSON, pydantic, numpy conversions) without any server."""
+
+    def __init__(self) -> None:
+        self.disciplines = {}
+
+    def discipline(self, name: str) -> Discipline:
+        """The in-process discipline ``name``, cache off, made once."""
+        if name not in self.disciplines:
+            discipline = create_discipline(name)
+            discipline.set_cache(Discipline.CacheType.NONE)
+            self.disciplines[name] = discipline
+        return self.disciplines[name]
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        """Answers one request as the server does."""
+        _, _, _, name, call = request.url.path.split("/")
+        discipline = self.discipline(name)
+        if call == "inputs_schema":
+            return httpx.Response(200, json=discipline.io.input_grammar.schema)
+        if call == "outputs_schema":
+            return httpx.Response(200, json=discipline.io.output_grammar.schema)
+        if call == "default_input_data":
+            defaults = discipline.io.input_grammar.defaults
+            return httpx.Response(200, json={k: v.tolist() for k, v in defaults.items()})
+        body = json.loads(request.content)
+        inputs = {k: numpy.array(v) for k, v in body["input_data"].items()}
+        data = discipline.execute(inputs)
+        job = {"id": 1, "job_status": "finished", "traceback": "", "jacobian_data": {}}
+        job["output_data"] = {k: numpy.asarray(v).tolist() for k, v in data.items()}
+        if body["linearize"]:
+            discipline.add_differentiated_inputs(body["differentiated_inputs"] or None)
+            discipline.add_differentiated_outputs(body["differentiated_outputs"] or None)
+            jacobian = discipline.linearize(inputs, compute_all_jacobians=True)
+            job["jacobian_data"] = {
+                output: {input_: dense(block).tolist() for input_, block in blocks.items()}
+                for output, blocks in jacobian.items()
+            }
+        return httpx.Response(200, json=job)
+
+
+def dense(block):
+    """A Jacobian block as a dense array (GEMSEO may give sparse ones)."""
+    return block.toarray() if hasattr(block, "toarray") else numpy.asarray(block)
+
+
+def remote_factory(port: int, token: str, asynchronous: bool, in_process: bool = False):
+    """A maker of the three HTTPDisciplines, sharing one httpx client counting its requests
+    (answered in process, without a server, when ``in_process``)."""
 
     def make(requests: Counter) -> list[Discipline]:
         def count(request: httpx.Request) -> None:
@@ -62,8 +113,12 @@ def remote_factory(port: int, token: str, asynchronous: bool):
             elif request.url.path.startswith("/v1/job/") and request.url.path.count("/") == 3:
                 requests["polls"] += 1
 
+        transport = httpx.MockTransport(InProcessServer()) if in_process else None
         client = httpx.Client(
-            base_url=f"{URL}:{port}", timeout=60.0, event_hooks={"request": [count]}
+            base_url=f"{URL}:{port}",
+            timeout=60.0,
+            event_hooks={"request": [count]},
+            transport=transport,
         )
         disciplines = []
         for name in SELLAR:
@@ -115,6 +170,7 @@ def main() -> int:
 
     ways = {
         "local": local_disciplines,
+        "client alone": remote_factory(port, token, asynchronous=False, in_process=True),
         "sync": remote_factory(port, token, asynchronous=False),
         "async": remote_factory(port, token, asynchronous=True),
     }

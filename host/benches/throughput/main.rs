@@ -1,7 +1,9 @@
 //! `cargo xtask bench`: synchronous Sellar1 over loopback HTTP beside a static endpoint of the
 //! same server, measured in the same run, and the cost of one sandboxed execution without HTTP;
-//! jobs, cancellation, large files, and the module lifecycle (`modules.rs`).
+//! jobs, cancellation, large files, the module lifecycle (`modules.rs`), and a GEMSEO study
+//! through the gemseo-http face (`gemseo.rs`).
 
+mod gemseo;
 mod modules;
 
 use std::path::Path;
@@ -56,6 +58,9 @@ fn main() -> anyhow::Result<()> {
     }
     if run("modules") {
         modules::lifecycle(&root, scratch)?;
+    }
+    if run("gemseo") {
+        gemseo::mdf_study(&root, scratch)?;
     }
     Ok(())
 }
