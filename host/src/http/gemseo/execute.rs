@@ -23,8 +23,8 @@ use crate::auth::Identity;
 use crate::http::execute::{Common, ExecuteBody, LinearizeBody, differentiation, execute_now};
 use crate::http::{AppState, submit};
 use crate::problem::{Problem, ProblemKind};
-use crate::scheduler::{failed, outcome_of};
-use crate::store::{JobRecord, now_micros};
+use crate::scheduler::{Scheduler, failed, outcome_of};
+use crate::store::{JobId, JobRecord, now_micros};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route("/v1/discipline/{name}/execute", post(execute))
@@ -253,11 +253,30 @@ async fn run_now(
     let mut request = common.request(inputs);
     request.workspace = Some(state.scheduler.workspace_of(job.id));
     let started_at = now_micros();
+    let unrecorded = UnrecordedWorkspace {
+        scheduler: &state.scheduler,
+        job: job.id,
+    };
     let executed = execute_now(state, request).await?;
     let outcome = outcome_of(job.id, executed, None);
-    state
+    let recorded = state
         .store
         .insert_finished(&job, &outcome, started_at)
         .await
-        .map_err(Problem::internal)
+        .map_err(Problem::internal)?;
+    std::mem::forget(unrecorded);
+    Ok(recorded)
+}
+
+/// The workspace of a synchronous execution whose job row was never written (the client went
+/// away, or the store failed): nothing would ever expire it, so it is removed.
+struct UnrecordedWorkspace<'a> {
+    scheduler: &'a Scheduler,
+    job: JobId,
+}
+
+impl Drop for UnrecordedWorkspace<'_> {
+    fn drop(&mut self) {
+        self.scheduler.remove_workspace(self.job);
+    }
 }
