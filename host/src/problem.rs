@@ -437,6 +437,11 @@ impl Problem {
         self
     }
 
+    /// What went wrong, for a person.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
     /// Its kind.
     pub fn kind(&self) -> ProblemKind {
         self.kind

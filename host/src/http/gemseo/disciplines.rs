@@ -31,12 +31,7 @@ struct DisciplineOptions {
 /// The names of the disciplines on offer (their newest versions).
 async fn list(State(state): State<AppState>) -> Result<Json<Value>, Problem> {
     require_ready(&state)?;
-    let catalog = state.registry.catalog();
-    let names: Vec<&str> = catalog
-        .newest()
-        .map(|process| process.discipline.name.as_str())
-        .collect();
-    Ok(Json(json!(names)))
+    Ok(Json(json!(names_on_offer(&state))))
 }
 
 async fn describe(
@@ -45,13 +40,13 @@ async fn describe(
     body: Bytes,
 ) -> Result<Json<Value>, Problem> {
     let body: DisciplineOptions = optional_json(&body)?;
-    let process = find_process(&state, &name)?;
+    let process = find_process(&state, &name).map_err(|problem| with_available(&state, problem))?;
     let discipline = discipline_for(&state, &process, &body.discipline_options).await?;
     let answer = match what.as_str() {
         "input_names" => json!(discipline.input_names),
         "inputs_schema" => discipline.input_schema.clone(),
         "output_names" => json!(discipline.output_names),
-        "outputs_schema" => discipline.output_schema.clone(),
+        "outputs_schema" => open_to_inputs(&discipline.output_schema),
         "default_input_data" => Value::Object(discipline.default_inputs.clone()),
         _ => {
             return Err(Problem::new(
@@ -63,6 +58,39 @@ async fn describe(
         }
     };
     Ok(Json(answer))
+}
+
+/// The output schema as GEMSEO's output grammar needs it. GEMSEO validates the discipline's
+/// whole data, inputs included, against its output grammar, so a top-level
+/// `additionalProperties: false` would refuse every execution; the server itself still holds
+/// the outputs to the schema as written.
+fn open_to_inputs(schema: &Value) -> Value {
+    let mut schema = schema.clone();
+    if let Some(object) = schema.as_object_mut()
+        && object.get("additionalProperties") == Some(&Value::Bool(false))
+    {
+        object.remove("additionalProperties");
+    }
+    schema
+}
+
+/// The names of the disciplines on offer.
+fn names_on_offer(state: &AppState) -> Vec<String> {
+    let catalog = state.registry.catalog();
+    catalog
+        .newest()
+        .map(|process| process.discipline.name.clone())
+        .collect()
+}
+
+/// A missing discipline's problem, naming those on offer (as GEMSEO's server does).
+fn with_available(state: &AppState, problem: Problem) -> Problem {
+    if problem.kind() != ProblemKind::NoSuchProcess {
+        return problem;
+    }
+    let names = names_on_offer(state).join(", ");
+    let detail = format!("{}; the available ones are: {names}", problem.detail());
+    Problem::new(ProblemKind::NoSuchProcess, detail)
 }
 
 /// A JSON body that may be absent (then `T::default()`); members the client adds are ignored,

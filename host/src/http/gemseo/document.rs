@@ -47,14 +47,15 @@ pub(super) fn job_document(job: &JobRecord, user_id: i64) -> Value {
         .map(|stored| (stored.inputs, stored.options))
         .unwrap_or_default();
     let input_data = match (&echo.input_data, finished) {
-        (Value::Null, true) => Value::String(Value::Object(inputs.clone()).to_string()),
+        (Value::Null, true) => Value::String(Value::Object(inputs).to_string()),
         (given, true) => Value::String(given.to_string()),
         (given, false) => given.clone(),
     };
+    // The outputs only: the reference server also echoes the inputs here, but GEMSEO validates
+    // this whole object against the output grammar, which a schema with
+    // `additionalProperties: false` then refuses.
     let output_data = if finished {
-        let mut data = inputs;
-        data.extend(parse_object(job.outputs.as_deref()));
-        data
+        parse_object(job.outputs.as_deref())
     } else {
         Map::new()
     };
