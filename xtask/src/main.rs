@@ -227,8 +227,12 @@ fn run(command: &mut Command) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The checkout xtask was run from. `cargo run` says so at run time; the path compiled in is
+/// only a fallback, since one xtask binary in a shared target directory may have been built
+/// from another checkout (CI's clone) and would then work on that one.
 fn project_root() -> anyhow::Result<PathBuf> {
-    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
     manifest_dir
         .parent()
         .map(Path::to_owned)
