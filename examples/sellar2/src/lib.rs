@@ -59,7 +59,8 @@ impl Discipline for Sellar2 {
             .x_2
             .iter()
             .zip(&inputs.y_1)
-            .map(|(x_2, y_1)| options.k * y_1.abs() + shared - x_2);
+            // GEMSEO's order of operations, so that the result is the same to the last bit.
+            .map(|(x_2, y_1)| options.k * y_1.abs() + (shared - x_2));
         Ok(Outputs { y_2: y_2.collect() })
     }
 

@@ -2,7 +2,9 @@
 
 For each discipline and each point (the defaults, points given in part, a negative radicand of
 Sellar1's square root, a negative y_1 for Sellar2's absolute value), the outputs and the
-Jacobians computed by the server equal those of GEMSEO's in-process discipline to 1e-12.
+Jacobians computed by the server equal those of GEMSEO's in-process discipline: bit for bit for
+Sellar1 and Sellar2, to 1e-12 for SellarSystem (the wasm guest's exponential comes from Rust's
+libm, not from the C library numpy calls, and may differ in the last bit).
 """
 
 from __future__ import annotations
@@ -14,6 +16,15 @@ from numpy import array
 from numpy.testing import assert_allclose
 
 TOLERANCE = {"rtol": 0.0, "atol": 1e-12}
+"""The issue's bound: 1e-12."""
+
+BIT_FOR_BIT = {"Sellar1", "Sellar2"}
+"""Disciplines whose arithmetic is GEMSEO's, operation for operation."""
+
+
+def tolerance(name):
+    """How close ``name``'s answers must be to GEMSEO's."""
+    return {"rtol": 0.0, "atol": 0.0} if name in BIT_FOR_BIT else TOLERANCE
 
 POINTS = {
     "Sellar1": [
@@ -84,14 +95,14 @@ def snapshot(data, names):
     return {name: array(data[name]) for name in names}
 
 
-def assert_jacobians_equal(got, expected, output_names, input_names):
+def assert_jacobians_equal(got, expected, output_names, input_names, name):
     """Every block ``d output / d input`` of the names is present in both and equal."""
     for output in output_names:
         for input_ in input_names:
             assert_allclose(
                 dense(got[output][input_]),
                 dense(expected[output][input_]),
-                **TOLERANCE,
+                **tolerance(name),
                 err_msg=f"d{output}/d{input_}",
             )
 
@@ -109,7 +120,7 @@ def test_outputs_equal_gemseo(remote, name, asynchronous):
         got = snapshot(discipline.execute(as_arrays(point)), output_names)
         for output in output_names:
             message = f"{output} at {point}"
-            assert_allclose(got[output], expected[output], **TOLERANCE, err_msg=message)
+            assert_allclose(got[output], expected[output], **tolerance(name), err_msg=message)
 
 
 @pytest.mark.parametrize("name", sorted(POINTS))
@@ -131,7 +142,7 @@ def test_complete_jacobians_equal_gemseo(remote, name):
     for point in POINTS[name]:
         expected = expected_discipline.linearize(as_arrays(point), compute_all_jacobians=True)
         got = discipline.linearize(as_arrays(point), compute_all_jacobians=True)
-        assert_jacobians_equal(got, expected, output_names, input_names)
+        assert_jacobians_equal(got, expected, output_names, input_names, name)
 
 
 @pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
@@ -148,4 +159,4 @@ def test_selected_jacobians_equal_gemseo(remote, name, asynchronous):
         got = discipline.linearize(as_arrays(point))
         assert sorted(got) == sorted(outputs)
         assert all(sorted(got[output]) == sorted(inputs) for output in outputs)
-        assert_jacobians_equal(got, expected, outputs, inputs)
+        assert_jacobians_equal(got, expected, outputs, inputs, name)
