@@ -26,6 +26,7 @@ def tolerance(name):
     """How close ``name``'s answers must be to GEMSEO's."""
     return {"rtol": 0.0, "atol": 0.0} if name in BIT_FOR_BIT else TOLERANCE
 
+
 POINTS = {
     "Sellar1": [
         {},
@@ -160,3 +161,26 @@ def test_selected_jacobians_equal_gemseo(remote, name, asynchronous):
         assert sorted(got) == sorted(outputs)
         assert all(sorted(got[output]) == sorted(inputs) for output in outputs)
         assert_jacobians_equal(got, expected, outputs, inputs, name)
+
+
+@pytest.mark.parametrize("name", ["Sellar1", "Sellar2"])
+def test_discipline_options_change_the_grammars_as_in_gemseo(remote, name):
+    """``discipline_options`` reach the discipline: n=2 and k=2 size and scale it as GEMSEO's."""
+    options = {"n": 2, "k": 2.0}
+    expected_discipline = create_discipline(name, **options)
+    expected_discipline.set_cache(Discipline.CacheType.NONE)
+    discipline = remote(name, discipline_options=options)
+    defaults = expected_discipline.io.input_grammar.defaults
+    for input_ in defaults:
+        assert_allclose(discipline.io.input_grammar.defaults[input_], defaults[input_], atol=0)
+    output_names = list(expected_discipline.io.output_grammar)
+    point = {input_: value * 1.5 for input_, value in defaults.items()}
+    expected = snapshot(expected_discipline.execute(as_arrays(point)), output_names)
+    got = snapshot(discipline.execute(as_arrays(point)), output_names)
+    for output in output_names:
+        assert got[output].shape == (2,)
+        assert_allclose(got[output], expected[output], **tolerance(name), err_msg=output)
+    input_names = list(expected_discipline.io.input_grammar)
+    expected = expected_discipline.linearize(as_arrays(point), compute_all_jacobians=True)
+    got = discipline.linearize(as_arrays(point), compute_all_jacobians=True)
+    assert_jacobians_equal(got, expected, output_names, input_names, name)
