@@ -225,8 +225,13 @@ impl Scheduler {
                     Vec::new()
                 }
             };
-            if claimed.is_empty() {
-                drop(permits);
+            // Fewer jobs than asked for: the queue is empty (or capped) for now, and claiming
+            // again at once would only hold the write lock that submissions and outcomes need.
+            let queue_drained = claimed.len() < permits.len();
+            for (job, permit) in claimed.into_iter().zip(permits) {
+                tokio::spawn(self.clone().run(job, permit));
+            }
+            if queue_drained {
                 tokio::select! {
                     () = self.wake.notified() => {}
                     // A job that ends may free a capped user's turn.
@@ -234,10 +239,6 @@ impl Scheduler {
                     () = tokio::time::sleep(POLL_INTERVAL) => {}
                     _ = stop.changed() => {}
                 }
-                continue;
-            }
-            for (job, permit) in claimed.into_iter().zip(permits) {
-                tokio::spawn(self.clone().run(job, permit));
             }
         }
     }
