@@ -77,7 +77,7 @@ impl JobStore {
         .bind(role_word(role))
         .bind(password_hash)
         .bind(now_micros())
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -112,7 +112,7 @@ impl JobStore {
     /// Removes a user and their tokens; `Ok(Removal::NoSuchUser)` when there is no such user,
     /// `Ok(Removal::LastAdministrator)` (and nothing removed) when they are the only one.
     pub async fn remove_user(&self, name: &str) -> Result<Removal, StoreError> {
-        let mut transaction = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let mut transaction = self.writer().begin_with("BEGIN IMMEDIATE").await?;
         let role: Option<String> = sqlx::query_scalar("SELECT role FROM users WHERE name = ?1")
             .bind(name)
             .fetch_optional(&mut *transaction)
@@ -145,7 +145,7 @@ impl JobStore {
         let done = sqlx::query("UPDATE users SET password_hash = ?2 WHERE name = ?1")
             .bind(name)
             .bind(password_hash)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -186,7 +186,7 @@ impl JobStore {
         .bind(label)
         .bind(now_micros())
         .bind(expires_at)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(id)
     }
@@ -252,7 +252,7 @@ impl JobStore {
         .bind(id.to_string())
         .bind(user)
         .bind(now_micros())
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await?;
         Ok(hash)
     }

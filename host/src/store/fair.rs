@@ -62,7 +62,7 @@ impl JobStore {
     ) -> Result<Vec<JobRecord>, StoreError> {
         // IMMEDIATE: the claim reads, then writes; a deferred transaction would fail with
         // "database is locked" whenever another writer commits between the two.
-        let mut transaction = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let mut transaction = self.writer().begin_with("BEGIN IMMEDIATE").await?;
         let running: HashMap<String, i64> = sqlx::query(
             "SELECT owner, COUNT(*) AS n FROM jobs WHERE status = 'running' GROUP BY owner",
         )

@@ -64,7 +64,7 @@ impl JobStore {
             .bind(started_at)
             .bind(now)
             .bind(i64::try_from(outcome.workspace_bytes).unwrap_or(i64::MAX))
-            .fetch_one(self.pool())
+            .fetch_one(self.writer())
             .await?;
         record(&row)
     }
@@ -87,7 +87,7 @@ impl JobStore {
         .bind(upload_id.to_string())
         .bind(owner)
         .bind(now_micros())
-        .fetch_one(self.pool())
+        .fetch_one(self.writer())
         .await?)
     }
 

@@ -28,7 +28,12 @@ const WORKER_LOST: &str = r#"{"type":"/problems/worker-lost","title":"Worker los
 /// Jobs in one SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
+    /// Readers (WAL: they never wait for the writer).
     pool: SqlitePool,
+    /// The one connection that writes. Writers of this process queue for it here, woken as
+    /// soon as it is free, instead of meeting in SQLite, whose busy handler sleeps a
+    /// millisecond or more at each try.
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -40,23 +45,32 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("../migrations/sqlite").run(&writer).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
             .await?;
-        sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, writer })
     }
 
-    /// The connection pool, for the other parts of the store.
+    /// The readers' connections, for the other parts of the store.
     pub(super) fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// The writing connection: every statement that changes the database goes through it.
+    pub(super) fn writer(&self) -> &SqlitePool {
+        &self.writer
     }
 
     /// Inserts jobs atomically: all or none. Returns their creation time and numbers.
     pub async fn insert(&self, jobs: &[NewJob]) -> Result<Inserted, StoreError> {
         let now = now_micros();
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.writer.begin().await?;
         let mut last_seq = 0;
         for chunk in jobs.chunks(500) {
             let mut insert = QueryBuilder::<Sqlite>::new(
@@ -93,7 +107,7 @@ impl SqliteStore {
     pub async fn finish(&self, outcomes: &[JobOutcome]) -> Result<Vec<JobId>, StoreError> {
         let now = now_micros();
         let mut applied = Vec::with_capacity(outcomes.len());
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.writer.begin().await?;
         for outcome in outcomes {
             let done = sqlx::query(
                 "UPDATE jobs SET status = ?1, outputs = ?2, jacobian = ?3, error = ?4, fuel_consumed = ?5, \
@@ -124,7 +138,7 @@ impl SqliteStore {
     /// Records the progress of running jobs.
     pub async fn record_progress(&self, updates: &[(JobId, u8, String)]) -> Result<(), StoreError> {
         let now = now_micros();
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.writer.begin().await?;
         for (id, percent, message) in updates {
             sqlx::query(
                 "UPDATE jobs SET progress = ?1, message = ?2, updated_at = ?3 WHERE id = ?4 AND status = 'running'",
@@ -145,7 +159,7 @@ impl SqliteStore {
     /// there is no such job.
     pub async fn dismiss(&self, id: JobId, problem: &str) -> Result<Option<JobStatus>, StoreError> {
         let now = now_micros();
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.writer.begin().await?;
         let previous = sqlx::query("SELECT status FROM jobs WHERE id = ?1")
             .bind(id.to_string())
             .fetch_optional(&mut *transaction)
@@ -228,7 +242,7 @@ impl SqliteStore {
     pub async fn release(&self, ids: &[JobId]) -> Result<u64, StoreError> {
         let now = now_micros();
         let mut released = 0;
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.writer.begin().await?;
         for id in ids {
             let done = sqlx::query(
                 "UPDATE jobs SET status = 'accepted', attempts = MAX(attempts - 1, 0), started_at = NULL, \
@@ -254,7 +268,7 @@ impl SqliteStore {
         ))
         .bind(now_micros())
         .bind(cutoff)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.writer)
         .await?;
         ids_of(&rows)
     }
@@ -282,7 +296,7 @@ impl SqliteStore {
         ))
         .bind(now_micros())
         .bind(excess)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.writer)
         .await?;
         ids_of(&rows)
     }
@@ -302,7 +316,7 @@ impl SqliteStore {
         .bind(max_attempts)
         .bind(WORKER_LOST)
         .bind(now)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.writer)
         .await?;
         let mut recovery = Recovery::default();
         for row in rows {
