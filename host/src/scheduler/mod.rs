@@ -30,7 +30,9 @@ use crate::files::WorkspacePath;
 use crate::problem::{Problem, ProblemKind};
 use crate::registry::{Registry, canonical_options};
 use crate::sandbox::CancelFlag;
-use crate::store::{JobId, JobOutcome, JobRecord, JobStatus, JobStore, RunningCaps, StoreError};
+use crate::store::{
+    Claim, JobId, JobOutcome, JobRecord, JobStatus, JobStore, RunningCaps, StoreError,
+};
 use progress::ProgressReporter;
 
 /// How often an idle dispatcher looks at the store even without a wake-up (other processes
@@ -214,28 +216,29 @@ impl Scheduler {
                 continue;
             }
             permits.truncate(wanted);
-            let claimed = match self
+            let claim = match self
                 .store
                 .claim(u32::try_from(wanted).unwrap_or(1), &self.caps)
                 .await
             {
-                Ok(jobs) => jobs,
+                Ok(claim) => claim,
                 Err(error) => {
                     tracing::error!(%error, "could not claim jobs");
-                    Vec::new()
+                    Claim::default()
                 }
             };
             // Fewer jobs than asked for: the queue is empty (or capped) for now, and claiming
             // again at once would only hold the write lock that submissions and outcomes need.
-            let queue_drained = claimed.len() < permits.len();
-            for (job, permit) in claimed.into_iter().zip(permits) {
+            let queue_drained = claim.jobs.len() < permits.len();
+            for (job, permit) in claim.jobs.into_iter().zip(permits) {
                 tokio::spawn(self.clone().run(job, permit));
             }
             if queue_drained {
+                // A job that ends matters only if it may free a capped user's turn.
+                let capped = claim.capped;
                 tokio::select! {
                     () = self.wake.notified() => {}
-                    // A job that ends may free a capped user's turn.
-                    () = self.job_done.notified() => {}
+                    () = self.job_done.notified(), if capped => {}
                     () = tokio::time::sleep(POLL_INTERVAL) => {}
                     _ = stop.changed() => {}
                 }

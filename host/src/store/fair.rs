@@ -30,6 +30,16 @@ impl RunningCaps {
     }
 }
 
+/// What a claim took.
+#[derive(Debug, Default)]
+pub struct Claim {
+    /// The jobs now running, users taking turns.
+    pub jobs: Vec<JobRecord>,
+    /// Whether a user with queued jobs was passed over for being at their running cap: one of
+    /// their jobs ending may make room.
+    pub capped: bool,
+}
+
 impl JobStore {
     /// How many jobs of `owner` wait in the queue.
     pub async fn queued_of(&self, owner: &str) -> Result<u64, StoreError> {
@@ -55,11 +65,7 @@ impl JobStore {
 
     /// Moves up to `limit` accepted jobs to running, users taking turns (see the module), each
     /// user's own jobs by priority then submission order.
-    pub async fn claim(
-        &self,
-        limit: u32,
-        caps: &RunningCaps,
-    ) -> Result<Vec<JobRecord>, StoreError> {
+    pub async fn claim(&self, limit: u32, caps: &RunningCaps) -> Result<Claim, StoreError> {
         // IMMEDIATE: the claim reads, then writes; a deferred transaction would fail with
         // "database is locked" whenever another writer commits between the two.
         let mut transaction = self.writer().begin_with("BEGIN IMMEDIATE").await?;
@@ -86,10 +92,12 @@ impl JobStore {
         .fetch_all(&mut *transaction)
         .await?;
         let mut queues = Vec::with_capacity(waiting.len());
+        let mut capped = false;
         for owner in waiting {
             let busy = u64::try_from(running.get(&owner).copied().unwrap_or(0)).unwrap_or(0);
             let room = caps.of(&owner).saturating_sub(busy).min(u64::from(limit));
             if room == 0 {
+                capped = true;
                 continue;
             }
             let seqs: Vec<i64> = sqlx::query_scalar(
@@ -106,7 +114,10 @@ impl JobStore {
         queues.sort_by_key(|seqs| seqs.iter().min().copied().unwrap_or(i64::MAX));
         let chosen = take_turns(queues, limit as usize);
         if chosen.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Claim {
+                jobs: Vec::new(),
+                capped,
+            });
         }
         let now = now_micros();
         let mut update = QueryBuilder::<Sqlite>::new(
@@ -131,7 +142,7 @@ impl JobStore {
             .collect();
         let mut jobs = rows.iter().map(record).collect::<Result<Vec<_>, _>>()?;
         jobs.sort_by_key(|job| order.get(&job.seq).copied().unwrap_or(usize::MAX));
-        Ok(jobs)
+        Ok(Claim { jobs, capped })
     }
 }
 

@@ -15,7 +15,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 pub use accounts::{Removal, TokenOwner, TokenRecord, UserRecord};
-pub use fair::RunningCaps;
+pub use fair::{Claim, RunningCaps};
 pub use handles::NumberedUpload;
 pub use sqlite::SqliteStore as JobStore;
 

@@ -394,6 +394,7 @@ mod tests {
             .claim(limit, &RunningCaps::default())
             .await
             .expect("claim")
+            .jobs
     }
 
     fn job(priority: i32) -> NewJob {
@@ -637,5 +638,29 @@ mod tests {
             lost.error
                 .is_some_and(|error| error.contains("worker-lost"))
         );
+    }
+
+    #[tokio::test]
+    async fn a_claim_says_whether_it_passed_over_a_user_at_their_cap() {
+        let (_dir, store) = store().await;
+        store.insert(&[job(0), job(0)]).await.expect("insert");
+        let caps = RunningCaps {
+            default: Some(1),
+            per_user: std::collections::HashMap::new(),
+        };
+        let first = store.claim(10, &caps).await.expect("claim");
+        assert_eq!((first.jobs.len(), first.capped), (1, false));
+        let second = store.claim(10, &caps).await.expect("claim");
+        assert_eq!((second.jobs.len(), second.capped), (0, true));
+        let unlimited = store
+            .claim(10, &RunningCaps::default())
+            .await
+            .expect("claim");
+        assert_eq!((unlimited.jobs.len(), unlimited.capped), (1, false));
+        let empty = store
+            .claim(10, &RunningCaps::default())
+            .await
+            .expect("claim");
+        assert_eq!((empty.jobs.len(), empty.capped), (0, false));
     }
 }
