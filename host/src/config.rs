@@ -110,6 +110,7 @@ pub struct JobSettings {
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
     /// Finished jobs lose their results and logs after this long, e.g. "7days"; rows stay.
+    /// Uploaded files are removed after this long too.
     #[serde(with = "humantime_serde")]
     pub retention: Duration,
     /// The most bytes of results, logs and workspace files kept; past it the oldest finished

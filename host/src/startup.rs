@@ -96,15 +96,7 @@ impl Application {
                 .context("creating the first administrator")?,
             AuthMode::Open => Bootstrap::AlreadySetUp,
         };
-        collector::start(
-            store.clone(),
-            Retention {
-                max_age: config.jobs.retention,
-                max_bytes: config.jobs.max_result_bytes,
-                interval: config.jobs.gc_interval,
-            },
-            config.jobs_dir(),
-        );
+
         let scheduler = Scheduler::start(
             store.clone(),
             executor.clone(),
@@ -116,6 +108,16 @@ impl Application {
         );
         let uploads = Uploads::new(&config.uploads_dir(), config.http.max_upload_bytes)
             .context("preparing the uploads directory")?;
+        collector::start(
+            store.clone(),
+            Retention {
+                max_age: config.jobs.retention,
+                max_bytes: config.jobs.max_result_bytes,
+                interval: config.jobs.gc_interval,
+            },
+            config.jobs_dir(),
+            uploads.clone(),
+        );
         let state = AppState::new(Shared {
             uploads,
             submission_gauges: Default::default(),

@@ -1,6 +1,7 @@
 //! Uploaded files: streamed to disk (never whole in memory), size-capped, SHA-256 recorded.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
@@ -106,6 +107,36 @@ impl Uploads {
     pub fn blob(&self, id: Uuid) -> PathBuf {
         self.dir.join(format!("{id}.bin"))
     }
+
+    /// Removes the uploads (record and bytes), partial uploads and waiting chunks last changed
+    /// longer ago than `age`; returns how many uploads went. Blocking: call it off the runtime.
+    pub fn remove_older_than(&self, age: Duration) -> usize {
+        let mut removed = 0;
+        for dir in [self.dir.clone(), self.dir.join(".chunks")] {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let old = entry
+                    .metadata()
+                    .and_then(|metadata| metadata.modified())
+                    .is_ok_and(|modified| modified.elapsed().unwrap_or_default() > age);
+                let path = entry.path();
+                if !old || !path.is_file() {
+                    continue;
+                }
+                if path
+                    .extension()
+                    .is_some_and(|extension| extension == "json")
+                {
+                    let _ = std::fs::remove_file(path.with_extension("bin"));
+                    removed += 1;
+                }
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+        removed
+    }
 }
 
 /// Streams `body` into a new file at `path`, hashing as it goes; at most `max_bytes`. The caller
@@ -129,4 +160,30 @@ pub async fn stream_to_file<E: std::fmt::Display>(
     }
     file.flush().await?;
     Ok((size, hex::encode(hasher.finalize())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn uploads_older_than_the_retention_are_removed_and_newer_ones_kept() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let uploads = Uploads::new(dir.path(), 1024).expect("uploads");
+        let body = || futures_util::stream::iter([Ok::<_, std::io::Error>("a,b\n".into())]);
+        let old = uploads
+            .save("alice", "old.csv".into(), body())
+            .await
+            .expect("saved");
+        std::thread::sleep(Duration::from_millis(400));
+        let young = uploads
+            .save("alice", "new.csv".into(), body())
+            .await
+            .expect("saved");
+        let removed = uploads.remove_older_than(Duration::from_millis(200));
+        assert_eq!(removed, 1);
+        assert!(uploads.info(old.id).await.is_none());
+        assert!(!uploads.blob(old.id).exists());
+        assert_eq!(uploads.info(young.id).await, Some(young));
+    }
 }

@@ -1,9 +1,11 @@
 //! The garbage collector: finished jobs lose their results and logs by age, and the oldest
 //! lose them first when the results kept would exceed the storage cap. Rows are kept.
+//! Uploaded files go by age too.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::files::Uploads;
 use crate::store::{JobId, JobStore, now_micros};
 
 /// When and how much to collect.
@@ -18,14 +20,27 @@ pub struct Retention {
 }
 
 /// Runs one collection, then one every `interval`, until the runtime stops; the workspaces
-/// of expired jobs (directories named by job id under `jobs_dir`) are removed too.
-pub fn start(store: JobStore, retention: Retention, jobs_dir: PathBuf) {
+/// of expired jobs (directories named by job id under `jobs_dir`) are removed too, and
+/// uploads older than the retention.
+pub fn start(store: JobStore, retention: Retention, jobs_dir: PathBuf, uploads: Uploads) {
     tokio::spawn(async move {
         loop {
             collect(&store, &retention, &jobs_dir).await;
+            remove_old_uploads(&uploads, retention.max_age).await;
             tokio::time::sleep(retention.interval).await;
         }
     });
+}
+
+/// Removes uploads older than `max_age`: a client uploads its files again for each execution
+/// (GEMSEO's does), and nothing else would ever remove them.
+async fn remove_old_uploads(uploads: &Uploads, max_age: Duration) {
+    let uploads = uploads.clone();
+    match tokio::task::spawn_blocking(move || uploads.remove_older_than(max_age)).await {
+        Ok(0) => {}
+        Ok(removed) => tracing::info!(removed, "removed old uploads"),
+        Err(error) => tracing::error!(%error, "removing old uploads failed"),
+    }
 }
 
 /// One collection: by age, then to fit the cap.
