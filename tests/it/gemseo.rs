@@ -488,3 +488,44 @@ async fn gemseos_own_client_runs_studies_on_the_wasm_disciplines() {
     // What the suite did, for the test log (`--nocapture`).
     println!("{stdout}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_synchronous_run_whose_client_leaves_leaves_no_workspace_behind() {
+    let app = spawn_app_with(&["adversary"], |_| {}).await;
+    // An input file makes the run's workspace the job's own directory from the start.
+    let file = upload_in_chunks(&app, "ballast.txt", b"ballast", 1024).await;
+    let body = json!({
+        "input_data": {"attack": "spin", "amount": [-1.0]},
+        "input_files": [file],
+    });
+    let request = app
+        .client
+        .post(format!("{}/v1/discipline/Adversary/execute", app.address))
+        .json(&body)
+        .send();
+    let leaving = tokio::spawn(request);
+    let jobs_dir = app.data_dir.path().join("jobs");
+    let workspaces = || {
+        std::fs::read_dir(&jobs_dir)
+            .map(|entries| entries.count())
+            .unwrap_or(0)
+    };
+    let started = Instant::now();
+    while workspaces() == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the run never started"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    leaving.abort();
+    while workspaces() > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the workspace of a run that was never recorded stayed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Nothing was recorded for it either.
+    assert_eq!(app.get("/v1/job").await.body, json!([]));
+}
