@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use super::document::job_document;
 use super::query_flag;
-use super::user::user_id;
+use super::user::{UserIds, user_id};
 use crate::auth::{Identity, Role};
 use crate::files::{WorkspacePath, list_tree};
 use crate::http::AppState;
@@ -48,13 +48,10 @@ async fn list(
         ..JobFilter::default()
     };
     let jobs = state.store.list(&filter).await.map_err(Problem::internal)?;
-    let mut user_ids = HashMap::new();
+    let mut user_ids = UserIds::new(&state);
     let mut documents = Vec::with_capacity(jobs.len());
     for job in &jobs {
-        if !user_ids.contains_key(&job.owner) {
-            user_ids.insert(job.owner.clone(), user_id(&state, &job.owner).await?);
-        }
-        documents.push(job_document(job, user_ids[&job.owner]));
+        documents.push(job_document(job, user_ids.of(&job.owner).await?));
     }
     Ok(Json(Value::Array(documents)))
 }

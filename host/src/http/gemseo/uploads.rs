@@ -7,7 +7,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde_json::{Value, json};
 
-use super::user::user_id;
+use super::user::{UserIds, user_id};
 use crate::auth::{Identity, Role};
 use crate::files::{Chunk, UploadInfo, base_name};
 use crate::http::AppState;
@@ -143,10 +143,11 @@ async fn list(
         .numbered_uploads(owner, MAX_LISTED)
         .await
         .map_err(Problem::internal)?;
+    let mut user_ids = UserIds::new(&state);
     let mut files = Vec::with_capacity(numbered.len());
     for upload in numbered {
         if let Some(info) = state.uploads.info(upload.upload_id).await {
-            let user_id = user_id(&state, &info.owner).await?;
+            let user_id = user_ids.of(&info.owner).await?;
             files.push(file_document(&info, upload.number, user_id));
         }
     }

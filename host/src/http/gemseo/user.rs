@@ -1,6 +1,8 @@
 //! `GET /v1/user/me/`: who the caller is, as gemseo-http describes a user (never a password
 //! hash, unlike the reference server).
 
+use std::collections::HashMap;
+
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Extension, Json, Router};
@@ -39,4 +41,29 @@ pub(super) async fn user_id(state: &AppState, name: &str) -> Result<i64, Problem
         .await
         .map_err(Problem::internal)?;
     Ok(number.unwrap_or(0))
+}
+
+/// User numbers looked up once per name, for documents listing many owners' things.
+pub(super) struct UserIds<'a> {
+    state: &'a AppState,
+    known: HashMap<String, i64>,
+}
+
+impl<'a> UserIds<'a> {
+    pub(super) fn new(state: &'a AppState) -> Self {
+        Self {
+            state,
+            known: HashMap::new(),
+        }
+    }
+
+    /// The number of user `name`.
+    pub(super) async fn of(&mut self, name: &str) -> Result<i64, Problem> {
+        if let Some(id) = self.known.get(name) {
+            return Ok(*id);
+        }
+        let id = user_id(self.state, name).await?;
+        self.known.insert(name.to_owned(), id);
+        Ok(id)
+    }
 }
