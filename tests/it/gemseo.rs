@@ -529,3 +529,151 @@ async fn a_synchronous_run_whose_client_leaves_leaves_no_workspace_behind() {
     // Nothing was recorded for it either.
     assert_eq!(app.get("/v1/job").await.body, json!([]));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_malformed_request_is_a_problem_with_a_detail_and_inputs_may_come_as_text() {
+    let app = secured_app().await;
+    let alice = app.with_token(&user_token(&app, "alice").await);
+    let unknown_call = alice
+        .post_json("/v1/discipline/Sellar1/everything", &json!({}))
+        .await;
+    assert_eq!(unknown_call.status, 404);
+    assert!(
+        unknown_call.body["detail"]
+            .as_str()
+            .expect("text")
+            .contains("everything")
+    );
+
+    // input_data as its JSON text, as the reference server stores it, is accepted.
+    let as_text = json!({"input_data": "{\"x_1\": [1.0]}"});
+    let job = alice
+        .post_json("/v1/discipline/Sellar1/execute", &as_text)
+        .await
+        .body;
+    assert_eq!(job["job_status"], "finished", "{job}");
+    let not_json = json!({"input_data": "x_1 = 1"});
+    let job = alice
+        .post_json("/v1/discipline/Sellar1/execute", &not_json)
+        .await
+        .body;
+    assert_eq!(job["job_status"], "failed");
+    assert!(
+        job["traceback"]
+            .as_str()
+            .expect("text")
+            .contains("not a JSON object")
+    );
+
+    // A mode GEMSEO approximates on the client: no Jacobian from the server, no failure.
+    let mut approximated = execute_body(json!({}), true, &[], &[]);
+    approximated["linearization_mode"] = json!("finite_differences");
+    let job = alice
+        .post_json("/v1/discipline/Sellar1/execute", &approximated)
+        .await
+        .body;
+    assert_eq!(
+        (job["job_status"].as_str(), &job["jacobian_data"]),
+        (Some("finished"), &json!({}))
+    );
+    let mut unknown_mode = execute_body(json!({}), true, &[], &[]);
+    unknown_mode["linearization_mode"] = json!("telepathy");
+    let job = alice
+        .post_json("/v1/discipline/Sellar1/execute", &unknown_mode)
+        .await
+        .body;
+    assert_eq!(job["job_status"], "failed");
+    assert!(
+        job["traceback"]
+            .as_str()
+            .expect("text")
+            .contains("telepathy")
+    );
+
+    let id = &job["id"];
+    for timeout in ["soon", "-1"] {
+        let path = format!("/v1/job/{id}?long_polling=True&long_polling_timeout={timeout}");
+        let reply = alice.get(&path).await;
+        // A finished job is answered at once, whatever the timeout says.
+        assert_eq!(reply.status, 200, "{path}");
+    }
+    // A job that runs on: the timeout is read, and a bad one refused.
+    let spinning = spawn_app_with(&["adversary"], |config| {
+        config.limits.default.deadline = Duration::from_secs(2);
+    })
+    .await;
+    let forever = json!({"input_data": {"attack": "spin", "amount": [-1.0]}});
+    let running = spinning
+        .post_json(
+            "/v1/discipline/Adversary/execute?execution_mode=asynchronous",
+            &forever,
+        )
+        .await
+        .body;
+    for timeout in ["soon", "-1"] {
+        let path = format!(
+            "/v1/job/{}?long_polling=yes&long_polling_timeout={timeout}",
+            running["id"]
+        );
+        let reply = spinning.get(&path).await;
+        assert_eq!(reply.status, 400, "{reply:?}");
+        assert!(
+            reply.body["detail"]
+                .as_str()
+                .expect("text")
+                .contains(timeout)
+        );
+    }
+    for id in ["abc", "999999"] {
+        let reply = alice.get(&format!("/v1/job/{id}")).await;
+        assert_eq!(reply.status, 404, "{id}");
+    }
+    let no_file = alice.get("/v1/job/1/files/download").await;
+    assert_eq!(no_file.status, 400, "{no_file:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn upload_forms_are_checked_and_a_file_past_the_upload_cap_is_refused() {
+    let app = spawn_app_with(&[], |config| config.http.max_upload_bytes = 10).await;
+    let not_a_number = app
+        .post_raw(
+            "/v1/file/upload",
+            "multipart/form-data; boundary=b",
+            b"--b\r\nContent-Disposition: form-data; name=\"chunk_number\"\r\n\r\nfirst\r\n--b--\r\n"
+                .to_vec(),
+        )
+        .await;
+    assert_eq!(not_a_number.status, 400, "{not_a_number:?}");
+    assert!(
+        not_a_number.body["detail"]
+            .as_str()
+            .expect("text")
+            .contains("first")
+    );
+    let no_file = app
+        .post_raw(
+            "/v1/file/upload",
+            "multipart/form-data; boundary=b",
+            b"--b\r\nContent-Disposition: form-data; name=\"total_chunks\"\r\n\r\n1\r\n--b--\r\n"
+                .to_vec(),
+        )
+        .await;
+    assert_eq!(no_file.status, 400);
+    let dot_dot = send_chunk(&app, "..", b"x", 0, 1).await;
+    assert_eq!(dot_dot.status, 400, "{dot_dot:?}");
+    // At the cap, then one byte past it: in one chunk, and over two chunks.
+    let at_cap = send_chunk(&app, "ten.csv", b"0123456789", 0, 1).await;
+    assert_eq!(at_cap.status, 200, "{at_cap:?}");
+    let past_cap = send_chunk(&app, "eleven.csv", b"0123456789A", 0, 1).await;
+    assert_eq!(past_cap.status, 413, "{past_cap:?}");
+    assert_eq!(
+        send_chunk(&app, "split.csv", b"012345", 0, 2).await.status,
+        200
+    );
+    let joined = send_chunk(&app, "split.csv", b"6789A", 1, 2).await;
+    assert_eq!(joined.status, 413, "{joined:?}");
+    assert_eq!(
+        app.get("/v1/file").await.body.as_array().map(Vec::len),
+        Some(1)
+    );
+}
