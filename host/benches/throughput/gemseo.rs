@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use host::{Application, Config};
+use host::Config;
 
 const TOKEN: &str = "benchmark-admin-token-0123456789abcdef01234";
 
@@ -29,14 +29,7 @@ pub fn mdf_study(root: &Path, scratch: &Path) -> anyhow::Result<()> {
     };
     config.auth.mode = host::auth::AuthMode::Tokens;
     config.auth.bootstrap_token = Some(TOKEN.into());
-    let server = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let application = server.block_on(Application::build(config))?;
-    let address = application.address();
-    server.block_on(application.readiness());
-    server.spawn(application.run_until_stopped(std::future::pending()));
+    let (server, address) = crate::serve(config)?;
     println!("## Sellar MDF (SLSQP) through GEMSEO's HTTPDiscipline vs in-process GEMSEO\n");
     let status = Command::new(python)
         .current_dir(root)

@@ -304,15 +304,21 @@ fn start_server(
         data_dir: scratch.join(name).join("data"),
         ..Config::default()
     };
+    let (server, address) = serve(config.clone())?;
+    Ok((server, address, config))
+}
+
+/// Runs a server on `config` on its own runtime (2 workers), once it is ready.
+fn serve(config: Config) -> anyhow::Result<(tokio::runtime::Runtime, std::net::SocketAddr)> {
     let server = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let application = server.block_on(Application::build(config.clone()))?;
+    let application = server.block_on(Application::build(config))?;
     let address = application.address();
     server.block_on(application.readiness());
     server.spawn(application.run_until_stopped(std::future::pending()));
-    Ok((server, address, config))
+    Ok((server, address))
 }
 
 /// The long-running example at its default inputs, in the sandbox with fuel: it must run for

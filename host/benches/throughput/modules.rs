@@ -153,14 +153,7 @@ fn deploy_round_trip(root: &Path, scratch: &Path) -> anyhow::Result<()> {
         data_dir: scratch.join("deploy/data"),
         ..Config::default()
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let application = runtime.block_on(Application::build(config))?;
-    let address = application.address();
-    runtime.block_on(application.readiness());
-    runtime.spawn(application.run_until_stopped(std::future::pending()));
+    let (runtime, address) = crate::serve(config)?;
     let deploy = || send(address, Method::POST, "/processes", component.clone());
     let rows = runtime.block_on(async {
         let timed = |status: u16, begun: Instant| (status, begun.elapsed());
