@@ -659,6 +659,15 @@ async fn upload_forms_are_checked_and_a_file_past_the_upload_cap_is_refused() {
         )
         .await;
     assert_eq!(no_file.status, 400);
+    // The client chooses the number of chunks: not without bound.
+    let too_many = send_chunk(&app, "many.csv", b"x", 999_999_999_998, 999_999_999_999).await;
+    assert_eq!(too_many.status, 400, "{too_many:?}");
+    assert!(
+        too_many.body["detail"]
+            .as_str()
+            .expect("text")
+            .contains("100000 chunks")
+    );
     let dot_dot = send_chunk(&app, "..", b"x", 0, 1).await;
     assert_eq!(dot_dot.status, 400, "{dot_dot:?}");
     // At the cap, then one byte past it: in one chunk, and over two chunks.

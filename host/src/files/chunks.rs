@@ -12,6 +12,9 @@ use uuid::Uuid;
 
 use super::{UploadError, UploadInfo, Uploads, stream_to_file};
 
+/// The most chunks one file may be sent in (the client chooses the count).
+pub const MAX_CHUNKS: u64 = 100_000;
+
 /// Chunks older than this belong to abandoned uploads and are removed.
 const CHUNK_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
@@ -69,6 +72,9 @@ impl Uploads {
         name: &str,
         number: u64,
     ) -> Result<(), UploadError> {
+        if number >= MAX_CHUNKS {
+            return Err(UploadError::TooManyChunks(MAX_CHUNKS));
+        }
         if number == 0 {
             let key = chunk_key(owner, name);
             let dir = self.chunks_dir();
@@ -91,12 +97,15 @@ impl Uploads {
         name: &str,
         total: u64,
     ) -> Result<UploadInfo, UploadError> {
+        if total > MAX_CHUNKS {
+            return Err(UploadError::TooManyChunks(MAX_CHUNKS));
+        }
         let paths: Vec<PathBuf> = (0..total)
             .map(|number| self.chunk_path(owner, name, number))
             .collect();
-        for (number, path) in paths.iter().enumerate() {
+        for (number, path) in (0..).zip(&paths) {
             if !tokio::fs::try_exists(path).await.unwrap_or(false) {
-                return Err(UploadError::MissingChunk(number as u64));
+                return Err(UploadError::MissingChunk(number));
             }
         }
         let chunks = stream::iter(paths.clone())
@@ -176,6 +185,10 @@ mod tests {
         assert!(matches!(
             uploads.assemble("alice", "x.csv", 2).await,
             Err(UploadError::MissingChunk(1))
+        ));
+        assert!(matches!(
+            uploads.assemble("alice", "x.csv", u64::MAX).await,
+            Err(UploadError::TooManyChunks(MAX_CHUNKS))
         ));
         uploads
             .file_chunk(send(b"cd").await, "alice", "x.csv", 1)

@@ -4,7 +4,7 @@ mod chunks;
 mod path;
 mod uploads;
 
-pub use chunks::{Chunk, base_name};
+pub use chunks::{Chunk, MAX_CHUNKS, base_name};
 pub use path::{BadPath, WorkspacePath, open_inside};
 pub use uploads::{UploadError, UploadInfo, Uploads, stream_to_file};
 

@@ -36,6 +36,9 @@ pub enum UploadError {
     /// The client's body broke off.
     #[error("the upload broke off: {0}")]
     Interrupted(String),
+    /// A chunked upload names more chunks than allowed.
+    #[error("a file may be sent in at most {0} chunks")]
+    TooManyChunks(u64),
     /// A chunked upload's last chunk came before all the others.
     #[error("chunk {0} of this file was never received (chunks must be sent in order, from 0)")]
     MissingChunk(u64),

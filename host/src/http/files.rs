@@ -53,7 +53,9 @@ async fn upload(
 pub(super) fn upload_problem(error: UploadError) -> Problem {
     match error {
         UploadError::TooLarge(_) => Problem::new(ProblemKind::PayloadTooLarge, error.to_string()),
-        UploadError::Interrupted(_) | UploadError::MissingChunk(_) => {
+        UploadError::Interrupted(_)
+        | UploadError::MissingChunk(_)
+        | UploadError::TooManyChunks(_) => {
             Problem::new(ProblemKind::MalformedRequest, error.to_string())
         }
         UploadError::Io(_) => Problem::internal(error),

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::user::{UserIds, user_id};
 use crate::auth::{Identity, Role};
-use crate::files::{Chunk, UploadInfo, base_name};
+use crate::files::{Chunk, MAX_CHUNKS, UploadError, UploadInfo, base_name};
 use crate::http::AppState;
 use crate::http::files::upload_problem;
 use crate::problem::{Problem, ProblemKind};
@@ -42,6 +42,9 @@ async fn upload(
             "chunk_number {} is not below total_chunks {}",
             form.chunk_number, form.total_chunks
         )));
+    }
+    if form.total_chunks > MAX_CHUNKS {
+        return Err(upload_problem(UploadError::TooManyChunks(MAX_CHUNKS)));
     }
     let is_last = form.chunk_number + 1 == form.total_chunks;
     let mut names = Vec::with_capacity(form.parts.len());
