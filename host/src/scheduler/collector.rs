@@ -26,15 +26,22 @@ pub fn start(store: JobStore, retention: Retention, jobs_dir: PathBuf, uploads: 
     tokio::spawn(async move {
         loop {
             collect(&store, &retention, &jobs_dir).await;
-            remove_old_uploads(&uploads, retention.max_age).await;
+            remove_old_uploads(&store, &uploads, retention.max_age).await;
             tokio::time::sleep(retention.interval).await;
         }
     });
 }
 
-/// Removes uploads older than `max_age`: a client uploads its files again for each execution
-/// (GEMSEO's does), and nothing else would ever remove them.
-async fn remove_old_uploads(uploads: &Uploads, max_age: Duration) {
+/// Removes uploads older than `max_age`, and their numbers: a client uploads its files again
+/// for each execution (GEMSEO's does), and nothing else would ever remove them.
+async fn remove_old_uploads(store: &JobStore, uploads: &Uploads, max_age: Duration) {
+    let age = i64::try_from(max_age.as_micros()).unwrap_or(i64::MAX);
+    let numbers = store
+        .forget_upload_numbers_before(now_micros().saturating_sub(age))
+        .await;
+    if let Err(error) = numbers {
+        tracing::error!(%error, "forgetting old upload numbers failed");
+    }
     let uploads = uploads.clone();
     match tokio::task::spawn_blocking(move || uploads.remove_older_than(max_age)).await {
         Ok(0) => {}

@@ -91,6 +91,16 @@ impl JobStore {
         .await?)
     }
 
+    /// Forgets the numbers of uploads made before `cutoff` (Unix microseconds), whose files the
+    /// collector removes at the same age; returns how many.
+    pub async fn forget_upload_numbers_before(&self, cutoff: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM upload_numbers WHERE created_at < ?1")
+            .bind(cutoff)
+            .execute(self.writer())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     /// The numbered uploads of `owner` (of everyone when `None`), oldest first, at most `limit`.
     pub async fn numbered_uploads(
         &self,

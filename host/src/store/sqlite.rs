@@ -663,4 +663,33 @@ mod tests {
             .expect("claim");
         assert_eq!((empty.jobs.len(), empty.capped), (0, false));
     }
+
+    #[tokio::test]
+    async fn upload_numbers_older_than_the_cutoff_are_forgotten() {
+        let (_dir, store) = store().await;
+        let old = store
+            .number_upload(uuid::Uuid::new_v4(), "alice")
+            .await
+            .expect("numbered");
+        let cutoff = now_micros() + 1;
+        std::thread::sleep(Duration::from_millis(5));
+        let young = store
+            .number_upload(uuid::Uuid::new_v4(), "alice")
+            .await
+            .expect("numbered");
+        let forgotten = store
+            .forget_upload_numbers_before(cutoff)
+            .await
+            .expect("forgotten");
+        assert_eq!(forgotten, 1);
+        let kept = store
+            .numbered_uploads(Some("alice"), 10)
+            .await
+            .expect("listed");
+        assert_eq!(
+            kept.iter().map(|upload| upload.number).collect::<Vec<_>>(),
+            vec![young]
+        );
+        assert!(young > old);
+    }
 }
