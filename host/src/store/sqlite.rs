@@ -50,9 +50,10 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("../migrations/sqlite").run(&writer).await?;
+        // Readers cannot write: a write sent to the wrong pool fails at once.
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            .connect_with(options.pragma("query_only", "ON"))
             .await?;
         Ok(Self { pool, writer })
     }
@@ -465,7 +466,7 @@ mod tests {
 
         let rerun = sqlx::query("UPDATE jobs SET status = 'running' WHERE id = ?1")
             .bind(done.id.to_string())
-            .execute(&store.pool)
+            .execute(&store.writer)
             .await;
         assert!(
             rerun.is_err(),
@@ -473,7 +474,7 @@ mod tests {
         );
         let undismiss = sqlx::query("UPDATE jobs SET status = 'accepted' WHERE id = ?1")
             .bind(dismissed.id.to_string())
-            .execute(&store.pool)
+            .execute(&store.writer)
             .await;
         assert!(undismiss.is_err());
         let done = store.get(done.id).await.expect("get").expect("exists");
@@ -691,5 +692,19 @@ mod tests {
             vec![young]
         );
         assert!(young > old);
+    }
+
+    #[tokio::test]
+    async fn only_the_writing_connection_writes() {
+        let (_dir, store) = store().await;
+        let refused = sqlx::query("DELETE FROM jobs").execute(&store.pool).await;
+        let message = refused.expect_err("a reader wrote").to_string();
+        assert!(message.contains("readonly"), "{message}");
+        assert!(
+            sqlx::query("DELETE FROM jobs")
+                .execute(&store.writer)
+                .await
+                .is_ok()
+        );
     }
 }
