@@ -11,6 +11,7 @@ pub struct LoginLimiter {
     max_failures: u32,
     lockout: Duration,
     failures: Mutex<HashMap<String, (u32, Instant)>>,
+    remembered: usize,
 }
 
 /// How many names are remembered at most; past it, the oldest window is forgotten first.
@@ -23,6 +24,7 @@ impl LoginLimiter {
             max_failures: max_failures.max(1),
             lockout,
             failures: Mutex::default(),
+            remembered: REMEMBERED,
         }
     }
 
@@ -44,14 +46,27 @@ impl LoginLimiter {
         }
     }
 
-    /// Records a failed login for `name`.
+    /// Records a failed login for `name`. A name no user can have is not remembered: it can
+    /// never log in anyway, and remembering it would let anyone fill the memory.
     pub fn failed(&self, name: &str) {
+        if !super::is_valid_user_name(name) {
+            return;
+        }
         let Ok(mut failures) = self.failures.lock() else {
             return;
         };
-        if failures.len() >= REMEMBERED {
+        if failures.len() >= self.remembered && !failures.contains_key(name) {
             let lockout = self.lockout;
             failures.retain(|_, (_, since)| since.elapsed() < lockout);
+            if failures.len() >= self.remembered {
+                let oldest = failures
+                    .iter()
+                    .min_by_key(|(_, (_, since))| *since)
+                    .map(|(oldest, _)| oldest.clone());
+                if let Some(oldest) = oldest {
+                    failures.remove(&oldest);
+                }
+            }
         }
         let entry = failures
             .entry(name.to_owned())
@@ -94,5 +109,24 @@ mod tests {
         assert!(limiter.check("alice").is_err());
         std::thread::sleep(Duration::from_millis(30));
         assert!(limiter.check("alice").is_ok());
+    }
+
+    #[test]
+    fn at_most_the_cap_of_names_is_remembered_the_oldest_going_first() {
+        let limiter = LoginLimiter {
+            remembered: 3,
+            ..LoginLimiter::new(1, Duration::from_secs(60))
+        };
+        for name in ["a", "b", "c", "d"] {
+            limiter.failed(name);
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let remembered = limiter.failures.lock().map(|failures| failures.len());
+        assert_eq!(remembered.ok(), Some(3));
+        assert!(limiter.check("a").is_ok(), "the oldest was forgotten");
+        assert!(limiter.check("d").is_err());
+        limiter.failed(&"x".repeat(10_000));
+        limiter.failed("not a user name");
+        assert!(limiter.check("b").is_err() && limiter.check("c").is_err());
     }
 }
