@@ -25,7 +25,6 @@ pub struct Application {
     router: axum::Router,
     address: SocketAddr,
     scheduler: Arc<Scheduler>,
-    shutdown_grace: std::time::Duration,
     client_timeouts: http::ClientTimeouts,
     registry: Arc<Registry>,
     first_run: Bootstrap,
@@ -104,7 +103,8 @@ impl Application {
             config.jobs_dir(),
             config.execution.concurrency,
             config.quotas.running_caps(),
-            Webhooks::new(config.jobs.webhooks_to_private_networks),
+            Webhooks::new(config.jobs.webhooks_to_private_networks)
+                .context("building the callback client")?,
         );
         let uploads = Uploads::new(&config.uploads_dir(), config.http.max_upload_bytes)
             .context("preparing the uploads directory")?;
@@ -149,7 +149,6 @@ impl Application {
             router,
             address,
             scheduler,
-            shutdown_grace: config.jobs.shutdown_grace,
             client_timeouts: http::ClientTimeouts {
                 headers: config.http.header_timeout,
                 body: config.http.body_timeout,
@@ -197,7 +196,7 @@ impl Application {
             stop_claiming,
         )
         .await;
-        let deadline = tokio::time::Instant::now() + self.shutdown_grace;
+        let deadline = tokio::time::Instant::now() + self.client_timeouts.drain;
         while self.scheduler.running_count() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }

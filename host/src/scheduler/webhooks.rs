@@ -69,18 +69,19 @@ pub struct Webhooks {
 
 impl Webhooks {
     /// Callbacks to public addresses only, unless `private_allowed`. Redirects are not
-    /// followed (they could lead anywhere).
-    pub fn new(private_allowed: bool) -> Self {
+    /// followed (they could lead anywhere). A client that cannot be built is an error, never
+    /// replaced by a default one without those protections.
+    pub fn new(private_allowed: bool) -> Result<Self, reqwest::Error> {
         let mut builder = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .redirect(reqwest::redirect::Policy::none());
         if !private_allowed {
             builder = builder.dns_resolver(std::sync::Arc::new(PublicOnly));
         }
-        Self {
-            client: builder.build().unwrap_or_default(),
+        Ok(Self {
+            client: builder.build()?,
             private_allowed,
-        }
+        })
     }
 }
 
