@@ -63,7 +63,8 @@ impl Scratch {
             limits: &config.limit_policy().default,
             counters: &counters,
         };
-        let (process, _) = loader.load(&bytes).map_err(Problem::from)?;
+        let digest = crate::discipline::ModuleDigest::of(&bytes);
+        let (process, _) = loader.load(&bytes, digest).map_err(Problem::from)?;
         Ok(process)
     }
 }

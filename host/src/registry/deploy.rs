@@ -64,7 +64,7 @@ impl Registry {
         let (process, from_cache) = match known {
             Some(process) => (process, true),
             None => {
-                let (process, provenance) = self.loader().load(&bytes)?;
+                let (process, provenance) = self.loader().load(&bytes, digest)?;
                 (Arc::new(process), provenance == Provenance::Cached)
             }
         };

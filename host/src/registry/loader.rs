@@ -77,10 +77,13 @@ pub struct Loader<'a> {
 }
 
 impl Loader<'_> {
-    /// Validates a module's bytes into a process ready to run. Blocking: compiling takes
-    /// milliseconds to seconds.
-    pub fn load(&self, bytes: &[u8]) -> Result<(Process, Provenance), ModuleRejection> {
-        let digest = ModuleDigest::of(bytes);
+    /// Validates a module's bytes, whose digest the caller has taken (`ModuleDigest::of`),
+    /// into a process ready to run. Blocking: compiling takes milliseconds to seconds.
+    pub fn load(
+        &self,
+        bytes: &[u8],
+        digest: ModuleDigest,
+    ) -> Result<(Process, Provenance), ModuleRejection> {
         let component = self.sandbox.load(bytes, &digest)?;
         self.counters.count(component.provenance);
         let discipline = describe(self.sandbox, &component, "{}".into(), self.limits)?;

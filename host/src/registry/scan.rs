@@ -118,7 +118,7 @@ fn load_file(path: &Path, digest: &ModuleDigest, loader: &Loader) -> Loaded {
     if ModuleDigest::of(&bytes) != *digest {
         return rejected("the file changed while it was being loaded".into());
     }
-    match loader.load(&bytes) {
+    match loader.load(&bytes, *digest) {
         Ok((process, provenance)) => Loaded::Module {
             process: Arc::new(process),
             from_cache: provenance == Provenance::Cached,
