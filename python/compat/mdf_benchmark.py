@@ -5,7 +5,9 @@ c_2) is solved with GEMSEO's own Sellar disciplines, then with gemseo-http's HTT
 against the server, synchronously and asynchronously (long polling), each ``--repeat`` times.
 Only ``scenario.execute`` is timed (not the construction of the disciplines). "client alone"
 is the floor the client itself imposes: HTTPDiscipline answered in process by GEMSEO's own
-disciplines through an httpx mock transport, with no server and no network. Prints the best
+disciplines through an httpx mock transport, with no server and no network. Then single
+Sellar1 calls (with the Jacobian) over raw httpx, median of ``--calls`` each: the OGC route,
+and gemseo-http's synchronous and asynchronous (submit and long poll) execute. Prints the best
 time of each way and its ratio to the in-process run of the same invocation, with the requests
 the client sent in one run.
 
@@ -158,10 +160,56 @@ def describe(requests: Counter) -> str:
     return text + (f", {requests['polls']} polls" if requests["polls"] else "")
 
 
+SELLAR1_CALL = {
+    "discipline_options": {},
+    "name": "Sellar1",
+    "input_data": {"x_1": [1.0], "x_shared": [1.0, 0.0], "y_2": [1.0], "gamma": [0.2]},
+    "linearize": True,
+    "differentiated_inputs": ["x_1", "x_shared", "y_2"],
+    "differentiated_outputs": ["y_1"],
+}
+"""One execute call as the client sends it in the study, with its Jacobian."""
+
+
+def call_medians(port: int, token: str, calls: int) -> dict[str, float]:
+    """Median milliseconds of one Sellar1 call over raw httpx (no GEMSEO client): OGC sync,
+    gemseo-http sync, gemseo-http async submit plus its long poll."""
+    headers = {"Authorization": f"Bearer {token}"}
+    client = httpx.Client(base_url=f"{URL}:{port}", headers=headers, timeout=60.0)
+    execute = "/v1/discipline/Sellar1/execute?execution_mode="
+
+    def ogc():
+        body = {"inputs": SELLAR1_CALL["input_data"], "linearize": {}}
+        client.post("/processes/Sellar1/execution", json=body).raise_for_status()
+
+    def sync():
+        client.post(execute + "synchronous", json=SELLAR1_CALL).raise_for_status()
+
+    def asynchronous():
+        job = client.post(execute + "asynchronous", json=SELLAR1_CALL).json()
+        while job["job_status"] not in ("finished", "failed"):
+            poll = f"/v1/job/{job['id']}?long_polling=True&long_polling_timeout=10.0"
+            job = client.get(poll).json()
+
+    medians = {}
+    for name, call in (("OGC sync", ogc), ("gemseo sync", sync), ("gemseo async", asynchronous)):
+        times = []
+        for _ in range(calls):
+            start = time.perf_counter()
+            call()
+            times.append((time.perf_counter() - start) * 1e3)
+        medians[name] = sorted(times)[len(times) // 2]
+    client.close()
+    return medians
+
+
 def main() -> int:
     """Runs the three ways and prints their figures; 1 if an optimum is off."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs of each way (default 3)")
+    parser.add_argument(
+        "--calls", type=int, default=300, help="single calls timed per kind (default 300)"
+    )
     arguments = parser.parse_args()
     port = int(os.environ["DISCIPLINES_PORT"])
     token = os.environ.get("DISCIPLINES_TOKEN", "")
@@ -185,6 +233,11 @@ def main() -> int:
         if abs(f_opt - REFERENCE_F_OPT) > 1e-6:
             print(f"{way}: f_opt {f_opt} is not {REFERENCE_F_OPT}", file=sys.stderr)
             wrong = True
+    medians = call_medians(port, token, max(arguments.calls, 1))
+    baseline = medians["OGC sync"]
+    for name, median in medians.items():
+        print(f"one Sellar1 call with Jacobian, {name}: median {median:.2f} ms "
+              f"({median / baseline:.2f}x OGC sync)")
     return 1 if wrong else 0
 
 
