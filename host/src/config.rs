@@ -57,6 +57,9 @@ pub struct LimitsConfig {
     pub output_bytes: u64,
     /// Cap on each of stdout, stderr and the log of one execution, in bytes.
     pub log_bytes: u64,
+    /// WASI handles one execution may hold at once (open files and directories, streams,
+    /// pollables); past it the guest traps with `descriptor-limit`.
+    pub descriptors: u64,
 }
 
 /// One set of fuel, memory and deadline values.
@@ -70,6 +73,20 @@ pub struct LimitValues {
     /// Wall-clock deadline, e.g. "60s" or "500ms".
     #[serde(with = "humantime_serde")]
     pub deadline: Duration,
+    /// Disk the workspace of one execution may use (blocks allocated), in bytes.
+    #[serde(default = "default_workspace_bytes")]
+    pub workspace_bytes: u64,
+    /// Entries (files, directories, links) the workspace of one execution may hold.
+    #[serde(default = "default_workspace_files")]
+    pub workspace_files: u64,
+}
+
+fn default_workspace_bytes() -> u64 {
+    LimitsConfig::default().default.workspace_bytes
+}
+
+fn default_workspace_files() -> u64 {
+    LimitsConfig::default().default.workspace_files
 }
 
 /// How the wasm engine is set up.
@@ -231,6 +248,9 @@ pub enum LogFormat {
 
 const MIB: u64 = 1 << 20;
 
+/// The fewest WASI handles an execution can work with.
+const MIN_DESCRIPTORS: u64 = 16;
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -257,14 +277,19 @@ impl Default for LimitsConfig {
                 fuel: 300_000_000_000,
                 memory_bytes: 256 * MIB,
                 deadline: Duration::from_secs(60),
+                workspace_bytes: 1024 * MIB,
+                workspace_files: 10_000,
             },
             maximum: LimitValues {
                 fuel: 10_000_000_000_000,
                 memory_bytes: 4096 * MIB,
                 deadline: Duration::from_secs(3600),
+                workspace_bytes: 64 * 1024 * MIB,
+                workspace_files: 1_000_000,
             },
             output_bytes: 16 * MIB,
             log_bytes: MIB,
+            descriptors: 256,
         }
     }
 }
@@ -372,6 +397,8 @@ impl Config {
         if default.fuel > maximum.fuel
             || default.memory_bytes > maximum.memory_bytes
             || default.deadline > maximum.deadline
+            || default.workspace_bytes > maximum.workspace_bytes
+            || default.workspace_files > maximum.workspace_files
         {
             return invalid("every limits.default value must be at most its limits.maximum");
         }
@@ -397,6 +424,11 @@ impl Config {
         if self.modules.compile_threads == 0 {
             return invalid("modules.compile_threads must be at least 1");
         }
+        if self.limits.descriptors < MIN_DESCRIPTORS {
+            return invalid(
+                "limits.descriptors must be at least 16 (a guest's standard streams and its workspace take a few)",
+            );
+        }
         if self.sandbox.epoch_tick.is_zero() {
             return invalid("sandbox.epoch_tick must be positive");
         }
@@ -411,6 +443,9 @@ impl Config {
             deadline: values.deadline,
             output_bytes: self.limits.output_bytes,
             log_bytes: self.limits.log_bytes,
+            workspace_bytes: values.workspace_bytes,
+            workspace_files: values.workspace_files,
+            descriptors: self.limits.descriptors,
         };
         LimitPolicy {
             default: values(&self.limits.default),

@@ -17,6 +17,13 @@ pub struct ExecutionLimits {
     pub output_bytes: u64,
     /// Cap on each of stdout, stderr and the `log` import, in bytes.
     pub log_bytes: u64,
+    /// Cap on the disk the workspace uses (blocks allocated, not apparent sizes), in bytes.
+    pub workspace_bytes: u64,
+    /// Cap on the entries (files, directories, links) in the workspace.
+    pub workspace_files: u64,
+    /// Cap on the WASI handles the guest holds at once (open files and directories, streams,
+    /// pollables): each open file is a host descriptor.
+    pub descriptors: u64,
 }
 
 /// Limits a request asks for; each member absent means "the server's default".
@@ -29,6 +36,10 @@ pub struct RequestedLimits {
     pub memory_bytes: Option<u64>,
     /// Deadline in milliseconds.
     pub deadline_ms: Option<u64>,
+    /// Workspace disk use in bytes.
+    pub workspace_bytes: Option<u64>,
+    /// Workspace entries.
+    pub workspace_files: Option<u64>,
 }
 
 /// The server's default and maximum limits.
@@ -68,10 +79,24 @@ impl LimitPolicy {
             millis(self.default.deadline),
             millis(self.maximum.deadline),
         )?;
+        let workspace_bytes = pick(
+            "workspaceBytes",
+            requested.workspace_bytes,
+            self.default.workspace_bytes,
+            self.maximum.workspace_bytes,
+        )?;
+        let workspace_files = pick(
+            "workspaceFiles",
+            requested.workspace_files,
+            self.default.workspace_files,
+            self.maximum.workspace_files,
+        )?;
         Ok(ExecutionLimits {
             fuel,
             memory_bytes,
             deadline: Duration::from_millis(deadline_ms),
+            workspace_bytes,
+            workspace_files,
             ..self.default
         })
     }
@@ -109,6 +134,9 @@ mod tests {
             deadline: Duration::from_secs(1),
             output_bytes: 1000,
             log_bytes: 1000,
+            workspace_bytes: 1 << 20,
+            workspace_files: 10,
+            descriptors: 16,
         };
         LimitPolicy {
             default,
@@ -132,11 +160,25 @@ mod tests {
             fuel: Some(1000),
             memory_bytes: Some(10),
             deadline_ms: Some(5),
+            workspace_bytes: Some(100),
+            workspace_files: None,
         };
         let limits = policy().resolve(&requested).expect("within the maximum");
         assert_eq!(limits.fuel, 1000);
         assert_eq!(limits.memory_bytes, 10);
         assert_eq!(limits.deadline, Duration::from_millis(5));
+        assert_eq!(limits.workspace_bytes, 100);
+        assert_eq!(limits.workspace_files, 10);
+    }
+
+    #[test]
+    fn a_workspace_above_the_maximum_is_refused_by_its_name() {
+        let requested = RequestedLimits {
+            workspace_files: Some(11),
+            ..RequestedLimits::default()
+        };
+        let error = policy().resolve(&requested).expect_err("above the maximum");
+        assert_eq!(error.name, "workspaceFiles");
     }
 
     #[test]

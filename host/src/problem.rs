@@ -58,6 +58,10 @@ pub enum ProblemKind {
     DeadlineExceeded,
     /// The guest tried to use more memory than its cap.
     MemoryLimit,
+    /// The guest tried to hold more WASI handles (open files, streams) than its cap.
+    DescriptorLimit,
+    /// The guest's workspace grew past its disk, entry or depth cap.
+    WorkspaceLimit,
     /// Outputs, stdout, stderr or logs grew past their cap.
     OutputTooLarge,
     /// Every execution slot is taken and the wait line is full.
@@ -110,7 +114,7 @@ pub enum ProblemKind {
 
 impl ProblemKind {
     /// All kinds, for the documentation endpoint.
-    pub const ALL: [Self; 40] = [
+    pub const ALL: [Self; 42] = [
         Self::NoSuchProcess,
         Self::NotFound,
         Self::MethodNotAllowed,
@@ -127,6 +131,8 @@ impl ProblemKind {
         Self::OutOfFuel,
         Self::DeadlineExceeded,
         Self::MemoryLimit,
+        Self::DescriptorLimit,
+        Self::WorkspaceLimit,
         Self::OutputTooLarge,
         Self::ServerBusy,
         Self::Cancelled,
@@ -172,6 +178,8 @@ impl ProblemKind {
             Self::OutOfFuel => "out-of-fuel",
             Self::DeadlineExceeded => "deadline-exceeded",
             Self::MemoryLimit => "memory-limit",
+            Self::DescriptorLimit => "descriptor-limit",
+            Self::WorkspaceLimit => "workspace-limit",
             Self::OutputTooLarge => "output-too-large",
             Self::ServerBusy => "server-busy",
             Self::Cancelled => "cancelled",
@@ -240,6 +248,8 @@ impl ProblemKind {
             | Self::OutOfFuel
             | Self::DeadlineExceeded
             | Self::MemoryLimit
+            | Self::DescriptorLimit
+            | Self::WorkspaceLimit
             | Self::OutputTooLarge => StatusCode::UNPROCESSABLE_ENTITY,
             Self::ServerBusy | Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             Self::Cancelled | Self::DuplicatedProcess | Self::ProcessMismatch => {
@@ -272,6 +282,8 @@ impl ProblemKind {
             Self::OutOfFuel => "Out of fuel",
             Self::DeadlineExceeded => "Deadline exceeded",
             Self::MemoryLimit => "Memory limit exceeded",
+            Self::DescriptorLimit => "Descriptor limit exceeded",
+            Self::WorkspaceLimit => "Workspace limit exceeded",
             Self::OutputTooLarge => "Output too large",
             Self::ServerBusy => "Server busy",
             Self::Cancelled => "Cancelled",
@@ -339,6 +351,12 @@ impl ProblemKind {
             }
             Self::MemoryLimit => {
                 "The discipline tried to grow its memory past its cap. Ask for more (limits.memoryBytes)."
+            }
+            Self::DescriptorLimit => {
+                "The discipline tried to hold more open files, directories or streams at once than the server allows (limits.descriptors in its configuration)."
+            }
+            Self::WorkspaceLimit => {
+                "The discipline's workspace grew past its cap: disk bytes (limits.workspaceBytes), entries (limits.workspaceFiles) or directory depth. Ask for more, up to the server's maximum and your storage quota."
             }
             Self::OutputTooLarge => {
                 "The outputs, stdout, stderr or log of the discipline exceeded the server's cap."
@@ -458,6 +476,8 @@ impl Problem {
                 SandboxError::DeadlineExceeded { .. } => ProblemKind::DeadlineExceeded,
                 SandboxError::Cancelled => ProblemKind::Cancelled,
                 SandboxError::MemoryLimit { .. } => ProblemKind::MemoryLimit,
+                SandboxError::DescriptorLimit { .. } => ProblemKind::DescriptorLimit,
+                SandboxError::WorkspaceLimit { .. } => ProblemKind::WorkspaceLimit,
                 SandboxError::StackOverflow => ProblemKind::StackOverflow,
                 SandboxError::Crashed { .. } => ProblemKind::GuestCrashed,
                 SandboxError::OutputTooLarge { .. } => ProblemKind::OutputTooLarge,

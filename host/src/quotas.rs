@@ -97,6 +97,12 @@ impl QuotaValues {
             memory_bytes: self
                 .max_memory_bytes
                 .map_or(limits.memory_bytes, |max| limits.memory_bytes.min(max)),
+            // One execution's workspace never holds more than the user may keep in all.
+            workspace_bytes: self
+                .max_workspace_bytes
+                .map_or(limits.workspace_bytes, |max| {
+                    limits.workspace_bytes.min(max)
+                }),
             ..*limits
         };
         LimitPolicy {

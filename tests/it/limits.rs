@@ -116,7 +116,54 @@ fn cases() -> Vec<Case> {
             none.clone(),
             fails("guest-error", "adversary failed on purpose"),
         ),
-        case("environment", 0.0, none, ok("")),
+        case("environment", 0.0, none.clone(), ok("")),
+        case("sleep", 10.0, none.clone(), ok("slept 10 ms")),
+        case(
+            "sleep",
+            600_000.0,
+            json!({"deadlineMs": 300}),
+            fails("deadline-exceeded", "300 ms"),
+        ),
+        case(
+            "open-files",
+            10.0,
+            none.clone(),
+            ok("opened 10 descriptors"),
+        ),
+        case(
+            "open-files",
+            100_000.0,
+            none.clone(),
+            fails("descriptor-limit", "descriptors"),
+        ),
+        case("write-bytes", 1e6, none.clone(), ok("wrote 1000000 bytes")),
+        case(
+            "write-bytes",
+            1e9,
+            json!({"workspaceBytes": 8u64 << 20}),
+            fails("workspace-limit", "8388608 bytes of disk"),
+        ),
+        case("write-files", 100.0, none.clone(), ok("made 100 files")),
+        case(
+            "write-files",
+            200_000.0,
+            json!({"workspaceFiles": 1000}),
+            fails("workspace-limit", "1000 entries"),
+        ),
+        // A terabyte that holds nothing counts as nothing: the caps are on disk used.
+        case(
+            "sparse-file",
+            1_099_511_627_776.0,
+            none.clone(),
+            ok("sparse"),
+        ),
+        case("nest-dirs", 10.0, none.clone(), ok("nested 10 directories")),
+        case(
+            "nest-dirs",
+            16_000.0,
+            none,
+            fails("workspace-limit", "levels of directories"),
+        ),
     ]
 }
 
@@ -192,6 +239,27 @@ async fn the_deadline_stops_an_infinite_loop_when_fuel_is_off() {
         started.elapsed() < std::time::Duration::from_secs(10),
         "stopped promptly"
     );
+}
+
+/// A guest waiting in a host call runs no wasm, so no epoch tick can stop it: cancelling its
+/// job must still free its guest thread at once (here the server's only one).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_guest_asleep_in_a_host_call_is_stopped_by_cancellation() {
+    let app = spawn_app_with(&["adversary", "sellar1"], |config| {
+        config.execution.concurrency = 1;
+        config.limits.default.deadline = std::time::Duration::from_secs(3600);
+    })
+    .await;
+    let sleeper = json!({"inputs": {"attack": "sleep", "amount": [3_600_000.0], "path": ""}});
+    let id = app.submit_ok("Adversary", &sleeper).await;
+    crate::helpers::eventually(&app, &format!("/jobs/{id}"), "the job running", |_, job| {
+        job["status"] == "running"
+    })
+    .await;
+    assert_eq!(app.delete(&format!("/jobs/{id}")).await.status, 200);
+    benign(&app).await;
+    let job = app.wait_for_job(&id).await;
+    assert_eq!(job["status"], "dismissed", "{job}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

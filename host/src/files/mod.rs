@@ -3,6 +3,7 @@
 mod chunks;
 mod path;
 mod uploads;
+pub mod usage;
 
 pub use chunks::{Chunk, MAX_CHUNKS, base_name};
 pub use path::{BadPath, WorkspacePath, open_inside};

@@ -54,6 +54,12 @@ pub struct RunArgs {
     /// Memory cap in bytes (at most the configured maximum).
     #[arg(long)]
     memory_bytes: Option<u64>,
+    /// Disk the workspace may use, in bytes (at most the configured maximum).
+    #[arg(long)]
+    workspace_bytes: Option<u64>,
+    /// Entries the workspace may hold (at most the configured maximum).
+    #[arg(long)]
+    workspace_files: Option<u64>,
     /// Wall-clock deadline, e.g. 10s (at most the configured maximum).
     #[arg(long, value_parser = humantime::parse_duration)]
     deadline: Option<Duration>,
@@ -111,6 +117,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             deadline_ms: args
                 .deadline
                 .map(|deadline| u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX)),
+            workspace_bytes: args.workspace_bytes,
+            workspace_files: args.workspace_files,
         },
     };
     let runtime = tokio::runtime::Builder::new_current_thread()

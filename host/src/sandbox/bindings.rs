@@ -7,6 +7,9 @@ use super::state::ExecutionState;
 wasmtime::component::bindgen!({
     path: "../guest-sdk/wit",
     world: "discipline-component",
+    // Calls into the guest are async so that a guest blocked in a host call (a sleep, a poll)
+    // can be abandoned at its deadline: the call's future is dropped, not waited for.
+    exports: { default: async },
 });
 
 use disciplines::discipline::host::LogLevel;

@@ -8,6 +8,9 @@ use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAlloc
 
 use super::SandboxConfig;
 
+/// Stack left to host functions (WASI, the contract's imports) on a guest's fiber.
+const HOST_STACK_BYTES: usize = 1 << 20;
+
 /// Builds the one engine every component of this server is compiled for.
 pub(super) fn build_engine(config: &SandboxConfig) -> wasmtime::Result<Engine> {
     let mut wasm = Config::new();
@@ -15,6 +18,8 @@ pub(super) fn build_engine(config: &SandboxConfig) -> wasmtime::Result<Engine> {
         .consume_fuel(config.fuel_metering)
         .epoch_interruption(true)
         .max_wasm_stack(config.max_wasm_stack_bytes)
+        // Guests run on fibers (async calls); host functions get what the wasm stack leaves.
+        .async_stack_size(config.max_wasm_stack_bytes.saturating_add(HOST_STACK_BYTES))
         // Traps carry no wasm backtrace: capturing one costs tens of µs per trap and the
         // guest's own stderr says more to its author.
         .wasm_backtrace_max_frames(None)

@@ -169,19 +169,40 @@ impl ExecutionObserver for IgnoreProgress {
     fn progress(&mut self, _fraction: f64, _message: &str) {}
 }
 
-/// Asks a running execution to stop; it traps at the next epoch tick.
+/// Asks a running execution to stop: running wasm traps at the next epoch tick, a guest blocked
+/// in a host call is abandoned at once.
 #[derive(Debug, Clone, Default)]
-pub struct CancelFlag(Arc<AtomicBool>);
+pub struct CancelFlag(Arc<CancelState>);
+
+#[derive(Debug, Default)]
+struct CancelState {
+    cancelled: AtomicBool,
+    woken: tokio::sync::Notify,
+}
 
 impl CancelFlag {
     /// Requests cancellation.
     pub fn cancel(&self) {
-        self.0.store(true, Ordering::Relaxed);
+        self.0.cancelled.store(true, Ordering::Relaxed);
+        self.0.woken.notify_waiters();
     }
 
     /// Whether cancellation was requested.
     pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+        self.0.cancelled.load(Ordering::Relaxed)
+    }
+
+    /// Completes once cancellation is requested.
+    async fn cancelled(&self) {
+        loop {
+            let woken = self.0.woken.notified();
+            let mut woken = std::pin::pin!(woken);
+            woken.as_mut().enable();
+            if self.is_cancelled() {
+                return;
+            }
+            woken.await;
+        }
     }
 }
 
@@ -205,7 +226,7 @@ impl Sandbox {
         let engine = Arc::new(engine::build_engine(&config)?);
         engine::spawn_epoch_ticker(Arc::downgrade(&engine), config.epoch_tick)?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         bindings::DisciplineComponent::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
             &mut linker,
             |state| state,

@@ -3,10 +3,12 @@
 use std::time::Duration;
 
 use wasmtime::Trap;
+use wasmtime::component::ResourceTableError;
 
 use super::CallOutput;
 use super::bindings::GuestError;
 use super::state::ExecutionState;
+use crate::files::usage::{MAX_DEPTH, Overrun};
 use crate::limits::ExecutionLimits;
 
 /// How many bytes of stderr are quoted when a guest crashes.
@@ -40,6 +42,20 @@ pub enum SandboxError {
     #[error("the guest tried to use more than its memory limit of {limit} bytes")]
     MemoryLimit {
         /// The cap, in bytes.
+        limit: u64,
+    },
+    /// The guest tried to hold more WASI handles (open files, directories, streams) than its cap.
+    #[error("the guest tried to hold more than {limit} open descriptors and streams at once")]
+    DescriptorLimit {
+        /// The cap.
+        limit: u64,
+    },
+    /// The workspace grew past one of its caps.
+    #[error("the guest's workspace exceeded its limit of {limit} {what}")]
+    WorkspaceLimit {
+        /// Which cap: "bytes of disk", "entries" or "levels of directories".
+        what: &'static str,
+        /// The cap.
         limit: u64,
     },
     /// The guest's call stack overflowed.
@@ -81,6 +97,8 @@ pub(super) enum Interruption {
     Deadline,
     #[error("cancelled")]
     Cancelled,
+    #[error("workspace limit exceeded")]
+    Workspace(Overrun),
 }
 
 /// Turns what the call returned into the execution's result, checking every cap.
@@ -109,11 +127,11 @@ pub(super) fn classify_error(
     limits: &ExecutionLimits,
 ) -> SandboxError {
     if let Some(interruption) = error.downcast_ref::<Interruption>() {
-        return match interruption {
-            Interruption::Deadline => SandboxError::DeadlineExceeded {
-                deadline: limits.deadline,
-            },
-            Interruption::Cancelled => SandboxError::Cancelled,
+        return interrupted(*interruption, limits);
+    }
+    if let Some(ResourceTableError::Full) = error.downcast_ref::<ResourceTableError>() {
+        return SandboxError::DescriptorLimit {
+            limit: limits.descriptors,
         };
     }
     match error.downcast_ref::<Trap>() {
@@ -132,6 +150,27 @@ pub(super) fn classify_error(
             },
         },
     }
+}
+
+/// The error of an execution stopped by its deadline or by cancellation.
+pub(super) fn interrupted(interruption: Interruption, limits: &ExecutionLimits) -> SandboxError {
+    match interruption {
+        Interruption::Deadline => SandboxError::DeadlineExceeded {
+            deadline: limits.deadline,
+        },
+        Interruption::Cancelled => SandboxError::Cancelled,
+        Interruption::Workspace(overrun) => workspace_limit(overrun, limits),
+    }
+}
+
+/// The error of a workspace past one of its caps.
+pub(super) fn workspace_limit(overrun: Overrun, limits: &ExecutionLimits) -> SandboxError {
+    let (what, limit) = match overrun {
+        Overrun::Bytes => ("bytes of disk", limits.workspace_bytes),
+        Overrun::Entries => ("entries", limits.workspace_files),
+        Overrun::Depth => ("levels of directories", MAX_DEPTH as u64),
+    };
+    SandboxError::WorkspaceLimit { what, limit }
 }
 
 fn check_streams(state: &ExecutionState, limits: &ExecutionLimits) -> Result<(), SandboxError> {

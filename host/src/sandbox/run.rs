@@ -1,6 +1,6 @@
 //! One execution: a fresh store, limits armed, one call, the outcome settled, the store dropped.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use wasmtime::{Store, UpdateDeadline};
@@ -12,6 +12,7 @@ use super::{
     Call, CallOutput, CancelFlag, ExecutionObserver, GuestDescription, GuestLogLine,
     LoadedComponent, Sandbox,
 };
+use crate::files::usage::{self, Overrun, TreeCaps};
 use crate::limits::ExecutionLimits;
 
 /// Everything one execution produced.
@@ -34,8 +35,27 @@ pub struct ExecutionReport {
 impl Sandbox {
     /// Runs one call in a fresh instance. Blocking: call it off the async runtime.
     ///
-    /// `workspace`, when given, becomes the guest's whole filesystem (seen as `/`).
+    /// `workspace`, when given, becomes the guest's whole filesystem (seen as `/`). The call
+    /// ends at its deadline or on cancellation even while the guest waits in a host call.
     pub fn run(
+        &self,
+        component: &LoadedComponent,
+        call: &Call,
+        limits: &ExecutionLimits,
+        workspace: Option<&Path>,
+        observer: Box<dyn ExecutionObserver>,
+        cancel: &CancelFlag,
+    ) -> ExecutionReport {
+        let run = self.run_async(component, call, limits, workspace, observer, cancel);
+        match guest_runtime::block_on(run) {
+            Ok(report) => report,
+            Err(error) => {
+                setup_failure(Instant::now(), format!("no runtime for the guest: {error}"))
+            }
+        }
+    }
+
+    async fn run_async(
         &self,
         component: &LoadedComponent,
         call: &Call,
@@ -56,8 +76,20 @@ impl Sandbox {
         {
             return setup_failure(started, format!("{error:#}"));
         }
-        arm_deadline(&mut store, started + limits.deadline, cancel.clone());
-        let returned = invoke(&mut store, &component.pre, call);
+        let deadline = started + limits.deadline;
+        let guard = workspace.map(|dir| WorkspaceGuard::new(dir, limits));
+        arm_deadline(&mut store, deadline, cancel.clone(), guard);
+        let returned = {
+            let invocation = invoke(&mut store, &component.pre, call);
+            // Running wasm is stopped by the epoch callback; a guest blocked in a host call
+            // (a sleep, a poll) is stopped here by dropping the call.
+            tokio::select! {
+                biased;
+                returned = invocation => returned,
+                () = tokio::time::sleep_until(deadline.into()) => Invocation::Interrupted(Interruption::Deadline),
+                () = cancel.cancelled() => Invocation::Interrupted(Interruption::Cancelled),
+            }
+        };
         let fuel_consumed = self
             .config
             .fuel_metering
@@ -65,7 +97,11 @@ impl Sandbox {
         let state = store.into_data();
         let result = match returned {
             Invocation::NotInstantiated(error) => Err(instantiation_error(&error, &state, limits)),
-            Invocation::Called(returned) => outcome::settle(returned, &state, limits),
+            Invocation::Called(returned) => outcome::settle(returned, &state, limits)
+                .and_then(|output| check_workspace_at_end(workspace, limits).map(|()| output)),
+            Invocation::Interrupted(interruption) => {
+                Err(outcome::interrupted(interruption, limits))
+            }
         };
         let duration = started.elapsed();
         ExecutionReport {
@@ -79,31 +115,98 @@ impl Sandbox {
     }
 }
 
-/// Checks the deadline and the cancellation flag on every epoch tick.
-fn arm_deadline(store: &mut Store<ExecutionState>, deadline: Instant, cancel: CancelFlag) {
+/// Checks the deadline and the cancellation flag on every epoch tick, and the workspace's
+/// caps every [`WORKSPACE_CHECK_INTERVAL`].
+fn arm_deadline(
+    store: &mut Store<ExecutionState>,
+    deadline: Instant,
+    cancel: CancelFlag,
+    mut workspace: Option<WorkspaceGuard>,
+) {
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |_| {
         if cancel.is_cancelled() {
             return Err(Interruption::Cancelled.into());
         }
-        if Instant::now() >= deadline {
+        let now = Instant::now();
+        if now >= deadline {
             return Err(Interruption::Deadline.into());
+        }
+        if let Some(guard) = workspace.as_mut()
+            && let Err(overrun) = guard.check(now)
+        {
+            return Err(Interruption::Workspace(overrun).into());
         }
         Ok(UpdateDeadline::Continue(1))
     });
 }
 
+/// How often a running guest's workspace is measured. A guest can write past its caps by at
+/// most what it writes in this time (file writes cross the host in calls of at most 4 KiB,
+/// between which the guest's wasm, and so this check, runs).
+const WORKSPACE_CHECK_INTERVAL: Duration = Duration::from_millis(20);
+
+/// Measures a running guest's workspace now and then against its caps.
+struct WorkspaceGuard {
+    dir: PathBuf,
+    caps: TreeCaps,
+    next_check: Instant,
+}
+
+impl WorkspaceGuard {
+    fn new(dir: &Path, limits: &ExecutionLimits) -> Self {
+        Self {
+            dir: dir.to_owned(),
+            caps: workspace_caps(limits),
+            next_check: Instant::now() + WORKSPACE_CHECK_INTERVAL,
+        }
+    }
+
+    fn check(&mut self, now: Instant) -> Result<(), Overrun> {
+        if now < self.next_check {
+            return Ok(());
+        }
+        let measured = usage::measure(&self.dir, self.caps);
+        // The walk's own time is not the guest's: the next check comes an interval later.
+        self.next_check = Instant::now() + WORKSPACE_CHECK_INTERVAL;
+        measured.map(drop)
+    }
+}
+
+fn workspace_caps(limits: &ExecutionLimits) -> TreeCaps {
+    TreeCaps {
+        bytes: limits.workspace_bytes,
+        entries: limits.workspace_files,
+    }
+}
+
+/// The workspace as the guest left it, measured once more: writes made after the last check
+/// are held to the caps too.
+fn check_workspace_at_end(
+    workspace: Option<&Path>,
+    limits: &ExecutionLimits,
+) -> Result<(), SandboxError> {
+    let Some(dir) = workspace else {
+        return Ok(());
+    };
+    usage::measure(dir, workspace_caps(limits))
+        .map(drop)
+        .map_err(|overrun| outcome::workspace_limit(overrun, limits))
+}
+
 enum Invocation {
     NotInstantiated(wasmtime::Error),
     Called(wasmtime::Result<Result<CallOutput, GuestError>>),
+    /// The call was abandoned while the guest waited in a host call.
+    Interrupted(Interruption),
 }
 
-fn invoke(
+async fn invoke(
     store: &mut Store<ExecutionState>,
     pre: &DisciplineComponentPre<ExecutionState>,
     call: &Call,
 ) -> Invocation {
-    let instance = match pre.instantiate(&mut *store) {
+    let instance = match pre.instantiate_async(&mut *store).await {
         Ok(instance) => instance,
         Err(error) => return Invocation::NotInstantiated(error),
     };
@@ -111,9 +214,11 @@ fn invoke(
     let returned = match call {
         Call::Describe { options } => api
             .call_describe(&mut *store, options)
+            .await
             .map(|answer| answer.map(|description| CallOutput::Description(description.into()))),
         Call::Execute { inputs, options } => api
             .call_execute(&mut *store, inputs, options)
+            .await
             .map(|answer| answer.map(CallOutput::Outputs)),
         Call::Linearize {
             inputs,
@@ -122,6 +227,7 @@ fn invoke(
             of,
         } => api
             .call_linearize(&mut *store, inputs, options, with_respect_to, of)
+            .await
             .map(|answer| {
                 answer.map(|linearization| CallOutput::Linearization {
                     outputs: linearization.outputs,
@@ -169,5 +275,31 @@ impl From<super::bindings::Description> for GuestDescription {
             default_inputs: description.default_inputs,
             has_jacobian: description.has_jacobian,
         }
+    }
+}
+
+/// The runtime each thread that runs guests drives them with: one current-thread tokio
+/// runtime per thread (WASI's clocks and polls need tokio's timers), made on first use.
+mod guest_runtime {
+    use std::cell::OnceCell;
+
+    thread_local! {
+        static RUNTIME: OnceCell<tokio::runtime::Runtime> = const { OnceCell::new() };
+    }
+
+    /// Drives `future` to completion on this thread's runtime.
+    pub(super) fn block_on<F: Future>(future: F) -> std::io::Result<F::Output> {
+        RUNTIME.with(|cell| {
+            if cell.get().is_none() {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_time()
+                    .build()?;
+                let _ = cell.set(runtime);
+            }
+            let runtime = cell
+                .get()
+                .ok_or_else(|| std::io::Error::other("the guest runtime is missing"))?;
+            Ok(runtime.block_on(future))
+        })
     }
 }

@@ -45,9 +45,11 @@ impl ExecutionState {
                 .preopened_dir(workspace, "/", FsPerms::ReadWrite)
                 .map_err(std::io::Error::other)?;
         }
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(usize::try_from(limits.descriptors).unwrap_or(usize::MAX));
         Ok(Self {
             wasi: builder.build(),
-            table: ResourceTable::new(),
+            table,
             memory: MemoryCap::new(limits.memory_bytes),
             stdout,
             stderr,

@@ -52,6 +52,13 @@ pub struct StoredLimits {
     deadline_ms: u64,
     output_bytes: u64,
     log_bytes: u64,
+    /// Absent in rows stored before these limits existed: the built-in defaults then apply.
+    #[serde(default)]
+    workspace_bytes: Option<u64>,
+    #[serde(default)]
+    workspace_files: Option<u64>,
+    #[serde(default)]
+    descriptors: Option<u64>,
 }
 
 impl From<&ExecutionLimits> for StoredLimits {
@@ -62,18 +69,29 @@ impl From<&ExecutionLimits> for StoredLimits {
             deadline_ms: u64::try_from(limits.deadline.as_millis()).unwrap_or(u64::MAX),
             output_bytes: limits.output_bytes,
             log_bytes: limits.log_bytes,
+            workspace_bytes: Some(limits.workspace_bytes),
+            workspace_files: Some(limits.workspace_files),
+            descriptors: Some(limits.descriptors),
         }
     }
 }
 
 impl From<StoredLimits> for ExecutionLimits {
     fn from(limits: StoredLimits) -> Self {
+        let built_in = crate::config::LimitsConfig::default();
         Self {
             fuel: limits.fuel,
             memory_bytes: limits.memory_bytes,
             deadline: Duration::from_millis(limits.deadline_ms),
             output_bytes: limits.output_bytes,
             log_bytes: limits.log_bytes,
+            workspace_bytes: limits
+                .workspace_bytes
+                .unwrap_or(built_in.default.workspace_bytes),
+            workspace_files: limits
+                .workspace_files
+                .unwrap_or(built_in.default.workspace_files),
+            descriptors: limits.descriptors.unwrap_or(built_in.descriptors),
         }
     }
 }
