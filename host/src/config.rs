@@ -106,9 +106,14 @@ pub struct SandboxSettings {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct ExecutionSettings {
-    /// Executions running at once (default: the number of cores).
+    /// Executions running at once on the threads jobs and synchronous work share (default: the
+    /// number of cores).
     pub concurrency: usize,
-    /// Executions waiting for a guest thread (at least 1); one more is answered 503 + Retry-After.
+    /// Extra threads only synchronous work (executions a client waits on, descriptions) may use,
+    /// so that queued jobs never take every thread (0: none).
+    pub sync_reserved: usize,
+    /// Executions waiting for a guest thread (at least 1), in each lane (synchronous, jobs); one
+    /// more synchronous call is answered 503 + Retry-After.
     pub queue: usize,
 }
 
@@ -304,11 +309,19 @@ impl Default for SandboxSettings {
     }
 }
 
+impl ExecutionSettings {
+    /// Every guest thread: the shared ones and those reserved for synchronous work.
+    pub fn guest_threads(&self) -> usize {
+        self.concurrency.saturating_add(self.sync_reserved)
+    }
+}
+
 impl Default for ExecutionSettings {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Self {
             concurrency: cores,
+            sync_reserved: 1,
             queue: 256,
         }
     }
@@ -457,7 +470,7 @@ impl Config {
     pub fn sandbox_config(&self) -> SandboxConfig {
         let live = self
             .execution
-            .concurrency
+            .guest_threads()
             .saturating_mul(2)
             .saturating_add(8);
         SandboxConfig {

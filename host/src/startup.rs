@@ -69,6 +69,7 @@ impl Application {
                 sandbox.clone(),
                 workspaces,
                 config.execution.concurrency,
+                config.execution.sync_reserved,
                 config.execution.queue,
                 policy.default,
             )

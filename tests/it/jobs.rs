@@ -381,3 +381,39 @@ async fn a_finished_job_keeps_what_its_guest_printed_and_logged() {
     assert_eq!(lines.len(), 2, "{logged}");
     assert_eq!(lines[0]["level"], "info");
 }
+
+/// POSTs `body` to `path` and gives up after 30 s: far longer than a Sellar1 call takes, far
+/// shorter than the 60 s deadline of the job it must not wait for.
+async fn post_with_patience(app: &TestApp, path: &str, body: &Value) -> u16 {
+    let reply = app
+        .client
+        .post(format!("{}{path}", app.address))
+        .json(body)
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await;
+    reply.map_or(0, |reply| reply.status().as_u16())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn synchronous_calls_are_answered_while_a_job_holds_every_shared_thread() {
+    let app = one_worker().await;
+    // As much fuel as a request may have: the job ends only at its deadline or its dismissal.
+    let spin = json!({"inputs": {"attack": "spin", "amount": [-1.0]},
+                      "limits": {"deadlineMs": 60000, "fuel": 10_000_000_000_000_u64}});
+    let job = app.submit_ok("Adversary", &spin).await;
+    wait_until(&app, &job, "running").await;
+    let ogc = post_with_patience(&app, "/processes/Sellar1/execution", &json!({})).await;
+    assert_eq!(ogc, 200, "the OGC call waited for the job");
+    let gemseo_body = json!({"name": "S", "input_data": {}, "linearize": false});
+    let gemseo = post_with_patience(
+        &app,
+        "/v1/discipline/Sellar1/execute?execution_mode=synchronous",
+        &gemseo_body,
+    )
+    .await;
+    assert_eq!(gemseo, 200, "the gemseo-http call waited for the job");
+    let status = app.get(&format!("/jobs/{job}")).await.body["status"].clone();
+    assert_eq!(status, "running", "the job was not holding its thread");
+    app.delete(&format!("/jobs/{job}")).await;
+}

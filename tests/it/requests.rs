@@ -155,6 +155,7 @@ async fn problem_types_are_documented() {
 async fn a_full_server_answers_busy_and_dropped_requests_free_their_slots() {
     let app = spawn_app_with(&["adversary", "sellar1"], |config| {
         config.execution.concurrency = 1;
+        config.execution.sync_reserved = 0;
         config.execution.queue = 1;
     })
     .await;

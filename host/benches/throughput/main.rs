@@ -1,10 +1,13 @@
 //! `cargo xtask bench`: synchronous Sellar1 over loopback HTTP beside a static endpoint of the
 //! same server, measured in the same run, and the cost of one sandboxed execution without HTTP;
-//! jobs, cancellation, large files, the module lifecycle (`modules.rs`), and a GEMSEO study
-//! through the gemseo-http face (`gemseo.rs`).
+//! jobs, cancellation, large files, the module lifecycle (`modules.rs`), a GEMSEO study
+//! through the gemseo-http face (`gemseo.rs`), synchronous latency during a job storm
+//! (`sync_share.rs`), and an idle server's wake-ups (`idle.rs`).
 
 mod gemseo;
+mod idle;
 mod modules;
+mod sync_share;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -49,6 +52,12 @@ fn main() -> anyhow::Result<()> {
     }
     if run("jobs") {
         jobs_end_to_end(&sellar1, scratch)?;
+    }
+    if run("storm") {
+        sync_share::latency_during_job_storm(&root, scratch)?;
+    }
+    if run("idle") {
+        idle::wake_ups(&sellar1, scratch)?;
     }
     if run("cancel") {
         cancel_latency(scratch)?;
@@ -192,14 +201,7 @@ fn cancel_latency(scratch: &Path) -> anyhow::Result<()> {
             let id = string_member(&body, "jobID")?;
             wait_for_running(address, 1).await?;
             let dismissed = Instant::now();
-            request(
-                address,
-                Method::DELETE,
-                &format!("/jobs/{id}"),
-                String::new(),
-                None,
-            )
-            .await?;
+            dismiss(address, &id).await?;
             wait_for_running(address, 0).await?;
             Ok(dismissed.elapsed())
         })?;
@@ -214,6 +216,13 @@ fn cancel_latency(scratch: &Path) -> anyhow::Result<()> {
     let max = latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1e3);
     println!("| {:.2} | {:.2} |", stats.p50_us / 1e3, max);
     drop(server);
+    Ok(())
+}
+
+/// `DELETE /jobs/{id}`: a queued job never starts, a running one is interrupted.
+async fn dismiss(address: std::net::SocketAddr, id: &str) -> anyhow::Result<()> {
+    let path = format!("/jobs/{id}");
+    request(address, Method::DELETE, &path, String::new(), None).await?;
     Ok(())
 }
 

@@ -3,6 +3,8 @@
 
 mod threads;
 
+use threads::Lane;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +22,9 @@ use crate::sandbox::{
 };
 use crate::workspace::WorkspacePool;
 
-/// Runs guests on `concurrency` dedicated threads, with at most `queue` executions waiting.
+/// Runs guests on `concurrency` dedicated threads shared by jobs and synchronous work, plus
+/// `sync_reserved` threads that only synchronous work uses, with at most `queue` executions
+/// waiting in each of the two lanes.
 pub struct Executor {
     sandbox: Arc<Sandbox>,
     workspaces: Arc<WorkspacePool>,
@@ -125,18 +129,20 @@ impl From<threads::QueueFull> for Busy {
 }
 
 impl Executor {
-    /// An executor running at most `concurrency` guests at once with at most `queue` waiting.
+    /// An executor running at most `concurrency` jobs, and `concurrency + sync_reserved`
+    /// guests in all, at once, with at most `queue` waiting per lane.
     pub fn new(
         sandbox: Arc<Sandbox>,
         workspaces: Arc<WorkspacePool>,
         concurrency: usize,
+        sync_reserved: usize,
         queue: usize,
         describe_limits: ExecutionLimits,
     ) -> std::io::Result<Self> {
         Ok(Self {
             sandbox,
             workspaces,
-            threads: threads::GuestThreads::start(concurrency, queue)?,
+            threads: threads::GuestThreads::start(concurrency, sync_reserved, queue)?,
             describe_limits,
         })
     }
@@ -146,23 +152,48 @@ impl Executor {
         self.threads.load()
     }
 
-    /// Runs `work` on a guest thread and waits for its answer.
+    /// Runs `work` on a guest thread of `lane` and waits for its answer.
     async fn on_guest_thread<T: Send + 'static>(
         &self,
+        lane: Lane,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<Result<T, String>, Busy> {
         let (answer, answered) = oneshot::channel();
-        self.threads.submit(Box::new(move || {
-            let _ = answer.send(work());
-        }))?;
+        self.threads.submit(
+            lane,
+            Box::new(move || {
+                let _ = answer.send(work());
+            }),
+        )?;
         Ok(answered
             .await
             .map_err(|_| "the guest thread stopped without answering".to_owned()))
     }
 
-    /// Runs one execution in a fresh sandbox and workspace; `cancel` interrupts it.
+    /// Runs one execution a client waits on, in a fresh sandbox and workspace, on any guest
+    /// thread and before queued jobs; `cancel` interrupts it.
     pub async fn execute(
         &self,
+        request: ExecutionRequest,
+        observer: Box<dyn ExecutionObserver>,
+        cancel: CancelFlag,
+    ) -> Result<Executed, Busy> {
+        self.execute_in(Lane::Sync, request, observer, cancel).await
+    }
+
+    /// Runs one job's execution, on a shared guest thread only.
+    pub async fn execute_job(
+        &self,
+        request: ExecutionRequest,
+        observer: Box<dyn ExecutionObserver>,
+        cancel: CancelFlag,
+    ) -> Result<Executed, Busy> {
+        self.execute_in(Lane::Job, request, observer, cancel).await
+    }
+
+    async fn execute_in(
+        &self,
+        lane: Lane,
         request: ExecutionRequest,
         observer: Box<dyn ExecutionObserver>,
         cancel: CancelFlag,
@@ -171,7 +202,7 @@ impl Executor {
         let workspaces = self.workspaces.clone();
         let digest = request.process.digest;
         let ran = self
-            .on_guest_thread(move || {
+            .on_guest_thread(lane, move || {
                 if cancel.is_cancelled() {
                     return cancelled_before_start(digest);
                 }
@@ -184,9 +215,28 @@ impl Executor {
         }))
     }
 
-    /// The description of a process for some options: remembered, or asked of the guest.
+    /// The description of a process for some options: remembered, or asked of the guest as
+    /// synchronous work.
     pub async fn describe(
         &self,
+        process: &Arc<Process>,
+        options: &Map<String, Value>,
+    ) -> Result<Result<Arc<Discipline>, String>, Busy> {
+        self.describe_in(Lane::Sync, process, options).await
+    }
+
+    /// The description a job needs: asked of the guest on a shared guest thread only.
+    pub async fn describe_for_job(
+        &self,
+        process: &Arc<Process>,
+        options: &Map<String, Value>,
+    ) -> Result<Result<Arc<Discipline>, String>, Busy> {
+        self.describe_in(Lane::Job, process, options).await
+    }
+
+    async fn describe_in(
+        &self,
+        lane: Lane,
         process: &Arc<Process>,
         options: &Map<String, Value>,
     ) -> Result<Result<Arc<Discipline>, String>, Busy> {
@@ -199,7 +249,7 @@ impl Executor {
         let limits = self.describe_limits;
         let key = canonical.clone();
         let described = self
-            .on_guest_thread(move || {
+            .on_guest_thread(lane, move || {
                 registry::describe(&sandbox, &component, key, &limits)
                     .map_err(|rejection| rejection.to_string())
             })

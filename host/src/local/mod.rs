@@ -95,7 +95,7 @@ pub async fn run(config: &Config, file: &Path, run: LocalRun) -> anyhow::Result<
         .map_err(|error| Problem::new(ProblemKind::LimitTooHigh, error.to_string()))?;
     let workspaces = WorkspacePool::start(&scratch.dir.path().join("workspaces"), 1)
         .context("preparing a workspace")?;
-    let executor = Executor::new(scratch.sandbox.clone(), workspaces, 1, 1, policy.default)
+    let executor = Executor::new(scratch.sandbox.clone(), workspaces, 1, 0, 1, policy.default)
         .context("starting a guest thread")?;
     let discipline = executor
         .describe(&process, &run.options)

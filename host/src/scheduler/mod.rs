@@ -75,7 +75,8 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    /// Starts the dispatcher and the writers on the current runtime, for `threads` guest threads.
+    /// Starts the dispatcher and the writers on the current runtime, for `threads` guest threads
+    /// (the shared ones: jobs never run on the threads reserved for synchronous work).
     pub fn start(
         store: JobStore,
         executor: Arc<Executor>,
@@ -336,7 +337,7 @@ impl Scheduler {
         loop {
             match self
                 .executor
-                .execute(request.clone(), Box::new(reporter.clone()), cancel.clone())
+                .execute_job(request.clone(), Box::new(reporter.clone()), cancel.clone())
                 .await
             {
                 Ok(executed) => {
@@ -345,7 +346,7 @@ impl Scheduler {
                     }
                     return outcome_of(job.id, executed, selected.as_deref());
                 }
-                // Synchronous traffic fills the executor's line: wait for room.
+                // The executor's line for jobs is full: wait for room.
                 Err(_busy) => tokio::time::sleep(Duration::from_millis(5)).await,
             }
             if cancel.is_cancelled() {
@@ -378,7 +379,11 @@ impl Scheduler {
                     ),
                 )
             })?;
-        let discipline = match self.executor.describe(&process, &stored.options).await {
+        let discipline = match self
+            .executor
+            .describe_for_job(&process, &stored.options)
+            .await
+        {
             Ok(Ok(discipline)) => discipline,
             Ok(Err(reason)) => return Err(Problem::new(ProblemKind::InvalidOptions, reason)),
             Err(busy) => return Err(Problem::new(ProblemKind::ServerBusy, busy.to_string())),
