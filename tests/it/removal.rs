@@ -15,6 +15,16 @@ use crate::helpers::guest;
 /// Deeper than any recursive removal survives on a small stack, as reported in issue 11.
 const DEPTH: f64 = 16_000.0;
 
+/// A data directory removed without recursion, even when a failing test leaves a deep tree
+/// in it (`TempDir` alone would overflow the test's stack and hide the failure).
+struct DataDir(tempfile::TempDir);
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        let _ = host::files::remove_tree(self.0.path());
+    }
+}
+
 /// The server binary, stopped when dropped.
 struct Server {
     child: Child,
@@ -80,15 +90,16 @@ fn nest_dirs() -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_guest_nesting_sixteen_thousand_directories_never_stops_the_server() {
     let modules = tempfile::tempdir().expect("modules dir");
-    let data = tempfile::tempdir().expect("data dir");
+    let data = DataDir(tempfile::tempdir().expect("data dir"));
     std::fs::copy(guest("adversary"), modules.path().join("adversary.wasm")).expect("copy");
-    let mut server = Server::start(modules.path(), data.path());
+    let mut server = Server::start(modules.path(), data.0.path());
     let client = reqwest::Client::new();
     let url = format!("{}/processes/Adversary/execution", server.address);
 
     let executed = client.post(&url).json(&nest_dirs()).send().await;
-    assert_eq!(executed.expect("POST").status(), 200);
-    let workspaces = data.path().join("workspaces");
+    let report: serde_json::Value = executed.expect("POST").json().await.expect("JSON");
+    assert_eq!(report["report"], "ok: nested 16000 directories");
+    let workspaces = data.0.path().join("workspaces");
     wait_until(&mut server, "the synchronous workspace's removal", || {
         !holds_a_nest(&workspaces)
     })
@@ -115,13 +126,13 @@ async fn a_guest_nesting_sixteen_thousand_directories_never_stops_the_server() {
         .await
         .expect("JSON");
     assert_eq!(job["status"], "successful", "{job}");
-    let job_dir = data.path().join("jobs").join(id);
+    let job_dir = data.0.path().join("jobs").join(id);
     assert!(job_dir.join("d").exists(), "the job kept its nest");
     let deleted = client.delete(&job_url).send().await.expect("DELETE");
     assert_eq!(deleted.status(), 200);
     wait_until(&mut server, "DELETE /jobs/{id}", || !job_dir.exists()).await;
     assert!(
-        !data.path().join("quarantine").exists(),
+        !data.0.path().join("quarantine").exists(),
         "removed, not quarantined"
     );
 }
@@ -129,11 +140,11 @@ async fn a_guest_nesting_sixteen_thousand_directories_never_stops_the_server() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_restart_removes_a_deep_tree_left_in_the_workspaces() {
     let modules = tempfile::tempdir().expect("modules dir");
-    let data = tempfile::tempdir().expect("data dir");
+    let data = DataDir(tempfile::tempdir().expect("data dir"));
     std::fs::copy(guest("adversary"), modules.path().join("adversary.wasm")).expect("copy");
-    let leftover = data.path().join("workspaces").join("ws-1-0");
+    let leftover = data.0.path().join("workspaces").join("ws-1-0");
     nest(&leftover, 16_000);
-    let mut server = Server::start(modules.path(), data.path());
+    let mut server = Server::start(modules.path(), data.0.path());
     wait_until(&mut server, "the leftover's removal at start", || {
         !leftover.exists()
     })
