@@ -510,6 +510,11 @@ impl Config {
     pub fn workspaces_dir(&self) -> PathBuf {
         self.data_dir.join("workspaces")
     }
+
+    /// Where trees guests wrote go when they cannot be removed, for an operator to look at.
+    pub fn quarantine_dir(&self) -> PathBuf {
+        self.data_dir.join("quarantine")
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use crate::auth::{self, AuthMode, Authenticator, Bootstrap, LoginLimiter};
 use crate::config::Config;
 use crate::execution::Executor;
-use crate::files::Uploads;
+use crate::files::{Disposal, Uploads};
 use crate::http::{self, AppState, Shared};
 use crate::registry::{self, Registry, Watch};
 use crate::sandbox::Sandbox;
@@ -38,14 +38,18 @@ impl Application {
         let policy = config.limit_policy();
         let sandbox =
             Arc::new(Sandbox::new(config.sandbox_config()).context("setting up the sandbox")?);
-        let workspaces =
-            WorkspacePool::start(&config.workspaces_dir(), config.execution.concurrency * 4)
-                .with_context(|| {
-                    format!(
-                        "preparing workspaces in {}",
-                        config.workspaces_dir().display()
-                    )
-                })?;
+        let disposal = quarantine(&config);
+        let workspaces = WorkspacePool::start(
+            &config.workspaces_dir(),
+            config.execution.concurrency * 4,
+            disposal.clone(),
+        )
+        .with_context(|| {
+            format!(
+                "preparing workspaces in {}",
+                config.workspaces_dir().display()
+            )
+        })?;
         std::fs::create_dir_all(&config.modules_dir).with_context(|| {
             format!(
                 "creating the modules directory {}",
@@ -114,10 +118,12 @@ impl Application {
             Retention {
                 max_age: config.jobs.retention,
                 max_bytes: config.jobs.max_result_bytes,
+                quotas: config.quotas.clone(),
                 interval: config.jobs.gc_interval,
             },
             config.jobs_dir(),
             uploads.clone(),
+            disposal,
         );
         let state = AppState::new(Shared {
             uploads,
@@ -221,6 +227,21 @@ fn start_discovery(registry: Arc<Registry>) {
             "discovery finished: ready"
         );
     });
+}
+
+/// The disposal of guest-written trees, quarantining under the data directory; trees left in
+/// the quarantine by earlier runs are reported, for an operator to look at.
+fn quarantine(config: &Config) -> Disposal {
+    let disposal = Disposal::new(config.quarantine_dir());
+    let waiting = disposal.quarantined();
+    if waiting > 0 {
+        tracing::warn!(
+            trees = waiting,
+            dir = %disposal.quarantine_dir().display(),
+            "trees that could not be removed wait in the quarantine"
+        );
+    }
+    disposal
 }
 
 /// Watches the modules directory; a watcher that cannot start (inotify limits, say) costs hot

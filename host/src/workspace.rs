@@ -5,7 +5,8 @@
 //! it: a directory the guest left untouched (still empty, change time unchanged) goes back to the
 //! pool as it is, indistinguishable from a new one; any other is removed by a background thread,
 //! which also creates replacements. No two executions ever hold the same directory at once, and
-//! no execution ever sees what another one wrote.
+//! no execution ever sees what another one wrote. Every removal goes through `Disposal`: no
+//! tree a guest wrote can crash the janitor, and one it cannot remove is quarantined.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,8 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::{fs, io, thread};
 
+use crate::files::Disposal;
+
 /// A pool of ready workspace directories under one root that it owns.
 pub struct WorkspacePool {
     root: PathBuf,
@@ -21,6 +24,7 @@ pub struct WorkspacePool {
     target: usize,
     next_id: AtomicU64,
     janitor: Mutex<Sender<PathBuf>>,
+    disposal: Disposal,
 }
 
 /// A workspace held by one execution.
@@ -40,8 +44,8 @@ impl Workspace {
 
 impl WorkspacePool {
     /// Empties `root` (left-overs of an earlier run) in the background and keeps `target`
-    /// directories ready.
-    pub fn start(root: &Path, target: usize) -> io::Result<Arc<Self>> {
+    /// directories ready; removals go through `disposal`.
+    pub fn start(root: &Path, target: usize, disposal: Disposal) -> io::Result<Arc<Self>> {
         fs::create_dir_all(root)?;
         let stale = fs::read_dir(root)?
             .filter_map(|entry| entry.ok().map(|entry| entry.path()))
@@ -53,11 +57,13 @@ impl WorkspacePool {
             target,
             next_id: AtomicU64::new(0),
             janitor: Mutex::new(janitor),
+            disposal,
         });
         let weak = Arc::downgrade(&pool);
+        let disposal = pool.disposal.clone();
         thread::Builder::new()
             .name("workspace-janitor".into())
-            .spawn(move || janitor_loop(&weak, requests))?;
+            .spawn(move || janitor_loop(&weak, requests, &disposal))?;
         for path in stale {
             pool.send_to_janitor(path);
         }
@@ -101,10 +107,7 @@ impl WorkspacePool {
         if let Some(parent) = keep_at.parent() {
             fs::create_dir_all(parent)?;
         }
-        match fs::remove_dir_all(keep_at) {
-            Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error),
-            _ => {}
-        }
+        self.disposal.dispose(keep_at);
         fs::rename(&workspace.path, keep_at)?;
         self.send_to_janitor_top_up();
         Ok(true)
@@ -129,8 +132,13 @@ impl WorkspacePool {
             .lock()
             .map(|janitor| janitor.send(path.clone()));
         if !matches!(sent, Ok(Ok(()))) {
-            remove(&path);
+            self.disposal.dispose(&path);
         }
+    }
+
+    /// How trees guests wrote are removed.
+    pub fn disposal(&self) -> &Disposal {
+        &self.disposal
     }
 
     fn top_up(&self) {
@@ -156,26 +164,18 @@ impl WorkspacePool {
 }
 
 /// Removes used directories and creates replacements until the pool is dropped.
-fn janitor_loop(pool: &std::sync::Weak<WorkspacePool>, requests: Receiver<PathBuf>) {
+fn janitor_loop(
+    pool: &std::sync::Weak<WorkspacePool>,
+    requests: Receiver<PathBuf>,
+    disposal: &Disposal,
+) {
     if let Some(pool) = pool.upgrade() {
         pool.top_up();
     }
     while let Ok(path) = requests.recv() {
-        remove(&path);
+        disposal.dispose(&path);
         let Some(pool) = pool.upgrade() else { return };
         pool.top_up();
-    }
-}
-
-fn remove(path: &Path) {
-    let removed = match fs::symlink_metadata(path) {
-        Ok(metadata) if metadata.is_dir() => fs::remove_dir_all(path),
-        Ok(_) => fs::remove_file(path),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(error) => Err(error),
-    };
-    if let Err(error) = removed {
-        tracing::warn!(%error, path = %path.display(), "could not remove a workspace");
     }
 }
 
@@ -197,7 +197,9 @@ mod tests {
 
     fn pool() -> (tempfile::TempDir, Arc<WorkspacePool>) {
         let root = tempfile::tempdir().expect("temp dir");
-        let pool = WorkspacePool::start(root.path(), 4).expect("pool");
+        let disposal = Disposal::new(root.path().join("quarantine"));
+        let pool =
+            WorkspacePool::start(&root.path().join("workspaces"), 4, disposal).expect("pool");
         (root, pool)
     }
 

@@ -95,7 +95,7 @@ fn stop_cleanly(server: &mut std::process::Child) {
 }
 
 /// Starts the binary with extra environment variables.
-fn start_server_with(
+pub fn start_server_with(
     modules: &std::path::Path,
     data: &std::path::Path,
     environment: &[(&str, &str)],

@@ -16,6 +16,8 @@ mod local;
 mod oidc;
 mod quotas;
 mod reload;
+mod removal;
 mod requests;
 mod sandbox;
+mod storage;
 mod webhooks;

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::helpers::{Caller, TestApp, spawn_app_with};
 use host::quotas::QuotaValues;
 
-const ADMIN_TOKEN: &str = "quota-admin-token-0123456789abcdef0123456789";
+pub const ADMIN_TOKEN: &str = "quota-admin-token-0123456789abcdef0123456789";
 
 /// A server with authentication on, and `alice_quota` for alice (bob has none).
 async fn app_with_quota(alice_quota: QuotaValues) -> TestApp {
@@ -22,7 +22,7 @@ async fn app_with_quota(alice_quota: QuotaValues) -> TestApp {
 }
 
 /// A user created by the administrator, logged in with a password.
-async fn user(app: &TestApp, name: &str) -> Caller {
+pub async fn user(app: &TestApp, name: &str) -> Caller {
     let password = format!("password-of-{name}");
     let made = app
         .with_token(ADMIN_TOKEN)

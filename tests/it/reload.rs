@@ -146,3 +146,42 @@ pub fn long_spin() -> Value {
         "limits": {"fuel": 1_000_000_000_000u64},
     })
 }
+
+/// The rescans of the modules directory so far, as `/ready` reports them.
+async fn rescans(app: &crate::helpers::TestApp) -> u64 {
+    let ready = app.get("/ready").await;
+    ready.body["modulesRescans"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no rescan count: {ready:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idle_modules_directory_is_not_rescanned_and_a_change_is_rescanned_once() {
+    let app = spawn_app(&["sellar1"]).await;
+    // Quiet for several debounce periods: whatever the first discovery caused has settled.
+    let quiet = std::time::Duration::from_secs(2);
+    tokio::time::sleep(quiet).await;
+    let settled = rescans(&app).await;
+    tokio::time::sleep(quiet).await;
+    assert_eq!(
+        rescans(&app).await,
+        settled,
+        "an idle directory was rescanned"
+    );
+
+    let module = app.modules_dir.path().join("versioned.wasm");
+    std::fs::copy(guest("versioned_v1"), &module).expect("add");
+    eventually(
+        &app,
+        "/processes/Versioned",
+        "adding a file",
+        |status, _| status == 200,
+    )
+    .await;
+    tokio::time::sleep(quiet).await;
+    assert_eq!(
+        rescans(&app).await,
+        settled + 1,
+        "one added file, one rescan, and none after it"
+    );
+}

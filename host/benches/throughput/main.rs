@@ -18,6 +18,7 @@ use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 
 use host::discipline::ModuleDigest;
+use host::files::Disposal;
 use host::sandbox::{Call, CancelFlag, IgnoreProgress, LoadedComponent, Sandbox};
 use host::workspace::WorkspacePool;
 use host::{Application, Config};
@@ -255,7 +256,8 @@ fn sandbox_alone(sellar1: &Path, scratch: &Path) -> anyhow::Result<()> {
     let config = Config::default();
     let (sandbox, component) = load_component(sellar1, scratch)?;
     let limits = config.limit_policy().default;
-    let workspaces = WorkspacePool::start(&scratch.join("workspaces"), 8)?;
+    let disposal = Disposal::new(scratch.join("quarantine"));
+    let workspaces = WorkspacePool::start(&scratch.join("workspaces"), 8, disposal)?;
     let call = Call::Execute {
         inputs: r#"{"x_1": [0.5], "x_shared": [1.0, 0.5], "y_2": [1.2], "gamma": [0.2]}"#.into(),
         options: "{}".into(),

@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 use std::path::{Path, PathBuf};
 
 use crate::discipline::{Discipline, Jacobian, JacobianError, ModuleDigest, check_jacobian};
-use crate::files::{WorkspacePath, list_tree};
+use crate::files::{Disposal, WorkspacePath, disk_usage};
 use crate::limits::ExecutionLimits;
 use crate::registry::{self, Process};
 use crate::sandbox::{
@@ -145,6 +145,11 @@ impl Executor {
             threads: threads::GuestThreads::start(concurrency, sync_reserved, queue)?,
             describe_limits,
         })
+    }
+
+    /// How trees guests wrote are removed (and quarantined when they cannot be).
+    pub fn disposal(&self) -> &Disposal {
+        self.workspaces.disposal()
     }
 
     /// How many executions (and descriptions) run now, and how many wait for a thread.
@@ -339,7 +344,7 @@ fn run_in_workspace(
         stdout: String::from_utf8_lossy(&report.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&report.stderr).into_owned(),
         logs: report.logs,
-        workspace_bytes: kept.map_or(0, |dir| list_tree(&dir).iter().map(|file| file.size).sum()),
+        workspace_bytes: kept.map_or(0, |dir| disk_usage(&dir)),
     };
     let result = report
         .result
@@ -356,7 +361,7 @@ fn prepare_workspace(
     files: &[(WorkspacePath, PathBuf)],
 ) -> std::io::Result<()> {
     if own {
-        match std::fs::remove_dir_all(dir) {
+        match crate::files::remove_tree(dir) {
             Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
             _ => {}
         }

@@ -72,6 +72,8 @@ async fn ready(State(state): State<AppState>) -> Result<Json<Value>, Problem> {
         "brokenModules": broken,
         "modulesCompiled": counters.compiled(),
         "modulesFromCache": counters.cached(),
+        "modulesRescans": state.registry.rescans(),
+        "quarantinedTrees": state.executor.disposal().quarantined(),
         "executions": {"running": running, "waiting": waiting},
         "jobs": {"running": state.scheduler.running_count()},
     })))

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::config::Config;
 use crate::execution::{Differentiation, ExecutionRequest, Executor};
-use crate::files::WorkspacePath;
+use crate::files::{Disposal, WorkspacePath};
 use crate::limits::RequestedLimits;
 use crate::problem::{Problem, ProblemKind};
 use crate::registry::{LoadCounters, Loader, Process, canonical_options};
@@ -39,6 +39,14 @@ pub struct LocalRun {
 struct Scratch {
     sandbox: Arc<Sandbox>,
     dir: tempfile::TempDir,
+}
+
+impl Drop for Scratch {
+    /// Removes the scratch directory without recursion first: the workspace in it holds
+    /// whatever the guest wrote, at any depth (`TempDir` would recurse per level).
+    fn drop(&mut self) {
+        let _ = crate::files::remove_tree(self.dir.path());
+    }
 }
 
 impl Scratch {
@@ -93,7 +101,8 @@ pub async fn run(config: &Config, file: &Path, run: LocalRun) -> anyhow::Result<
     let limits = policy
         .resolve(&run.limits)
         .map_err(|error| Problem::new(ProblemKind::LimitTooHigh, error.to_string()))?;
-    let workspaces = WorkspacePool::start(&scratch.dir.path().join("workspaces"), 1)
+    let disposal = Disposal::new(scratch.dir.path().join("quarantine"));
+    let workspaces = WorkspacePool::start(&scratch.dir.path().join("workspaces"), 1, disposal)
         .context("preparing a workspace")?;
     let executor = Executor::new(scratch.sandbox.clone(), workspaces, 1, 0, 1, policy.default)
         .context("starting a guest thread")?;

@@ -13,6 +13,7 @@ mod watch;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
@@ -46,6 +47,8 @@ pub struct Registry {
     pub compile_permits: tokio::sync::Semaphore,
     counters: LoadCounters,
     ready: tokio::sync::watch::Sender<bool>,
+    /// Rescans of the directory so far.
+    rescans: AtomicU64,
 }
 
 /// A discipline ready to run.
@@ -79,6 +82,7 @@ impl Registry {
             compile_permits: tokio::sync::Semaphore::new(compile_threads),
             counters: LoadCounters::default(),
             ready: tokio::sync::watch::Sender::new(false),
+            rescans: AtomicU64::new(0),
         }
     }
 
@@ -90,6 +94,11 @@ impl Registry {
     /// The catalogue now; it never changes, later changes make a new one.
     pub fn catalog(&self) -> Arc<Catalog> {
         self.catalog.load_full()
+    }
+
+    /// How many times the directory was rescanned (the first discovery included).
+    pub fn rescans(&self) -> u64 {
+        self.rescans.load(Ordering::Relaxed)
     }
 
     /// How many modules were compiled, and how many loaded from the artifact cache.
@@ -130,6 +139,7 @@ impl Registry {
         let Ok(_change) = self.changes.lock() else {
             return;
         };
+        self.rescans.fetch_add(1, Ordering::Relaxed);
         let previous = self.catalog();
         let files = scan::rescan(&self.dir, &previous, &self.loader(), self.compile_threads);
         self.catalog.store(Arc::new(Catalog::build(files)));

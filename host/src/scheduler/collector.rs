@@ -1,20 +1,25 @@
-//! The garbage collector: finished jobs lose their results and logs by age, and the oldest
-//! lose them first when the results kept would exceed the storage cap. Rows are kept.
-//! Uploaded files go by age too.
+//! The garbage collector: finished jobs lose their results and logs by age; then each user
+//! keeping more than their allowance (their own storage quota, and their share of the global
+//! storage cap: see `allowances`) loses their own oldest ones. Rows are kept. Uploaded files
+//! go by age too.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::files::Uploads;
-use crate::store::{JobId, JobStore, now_micros};
+use super::allowances::allowances;
+use crate::files::{Disposal, Uploads};
+use crate::quotas::Quotas;
+use crate::store::{JobId, JobStore, StoreError, now_micros};
 
 /// When and how much to collect.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Retention {
     /// Results of jobs finished longer ago than this are removed.
     pub max_age: Duration,
     /// The most bytes of results and logs kept in all.
     pub max_bytes: u64,
+    /// Each user's storage quota (`max_workspace_bytes`).
+    pub quotas: Quotas,
     /// How often the collector runs (it also runs once at start).
     pub interval: Duration,
 }
@@ -22,10 +27,16 @@ pub struct Retention {
 /// Runs one collection, then one every `interval`, until the runtime stops; the workspaces
 /// of expired jobs (directories named by job id under `jobs_dir`) are removed too, and
 /// uploads older than the retention.
-pub fn start(store: JobStore, retention: Retention, jobs_dir: PathBuf, uploads: Uploads) {
+pub fn start(
+    store: JobStore,
+    retention: Retention,
+    jobs_dir: PathBuf,
+    uploads: Uploads,
+    disposal: Disposal,
+) {
     tokio::spawn(async move {
         loop {
-            collect(&store, &retention, &jobs_dir).await;
+            collect(&store, &retention, &jobs_dir, &disposal).await;
             remove_old_uploads(&store, &uploads, retention.max_age).await;
             tokio::time::sleep(retention.interval).await;
         }
@@ -50,13 +61,18 @@ async fn remove_old_uploads(store: &JobStore, uploads: &Uploads, max_age: Durati
     }
 }
 
-/// One collection: by age, then to fit the cap.
-pub async fn collect(store: &JobStore, retention: &Retention, jobs_dir: &Path) {
+/// One collection: by age, then each user to their allowance.
+pub async fn collect(
+    store: &JobStore,
+    retention: &Retention,
+    jobs_dir: &Path,
+    disposal: &Disposal,
+) {
     let age = i64::try_from(retention.max_age.as_micros()).unwrap_or(i64::MAX);
     let by_age = store
         .expire_finished_before(now_micros().saturating_sub(age))
         .await;
-    let by_size = store.expire_to_fit(retention.max_bytes).await;
+    let by_size = expire_to_allowances(store, retention).await;
     let (by_age, by_size) = match (by_age, by_size) {
         (Ok(by_age), Ok(by_size)) => (by_age, by_size),
         (Err(error), _) | (_, Err(error)) => {
@@ -77,10 +93,25 @@ pub async fn collect(store: &JobStore, retention: &Retention, jobs_dir: &Path) {
         .chain(&by_size)
         .map(|id: &JobId| jobs_dir.join(id.to_string()))
         .collect();
+    let disposal = disposal.clone();
     let _ = tokio::task::spawn_blocking(move || {
         for dir in dirs {
-            let _ = std::fs::remove_dir_all(dir);
+            disposal.dispose(&dir);
         }
     })
     .await;
+}
+
+/// Expires, user by user, the oldest results of each user keeping more than their allowance.
+async fn expire_to_allowances(
+    store: &JobStore,
+    retention: &Retention,
+) -> Result<Vec<JobId>, StoreError> {
+    let usage = store.stored_bytes_by_owner().await?;
+    let quota_of = |owner: &str| retention.quotas.of(owner).max_workspace_bytes;
+    let mut expired = Vec::new();
+    for (owner, allowed) in allowances(&usage, quota_of, retention.max_bytes) {
+        expired.extend(store.expire_oldest_to_fit(Some(&owner), allowed).await?);
+    }
+    Ok(expired)
 }

@@ -4,6 +4,7 @@
 //! each job runs on the executor, and one writer records finished jobs in batches, so that the
 //! store sees two write transactions per batch rather than per job.
 
+mod allowances;
 pub mod collector;
 mod events;
 mod progress;
@@ -127,15 +128,11 @@ impl Scheduler {
         self.jobs_dir.join(id.to_string())
     }
 
-    /// Removes a job's workspace in the background.
+    /// Removes a job's workspace in the background (quarantined if it cannot be removed).
     pub fn remove_workspace(&self, id: JobId) {
         let dir = self.workspace_of(id);
-        tokio::task::spawn_blocking(move || match std::fs::remove_dir_all(&dir) {
-            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
-                tracing::warn!(%error, dir = %dir.display(), "could not remove a job workspace");
-            }
-            _ => {}
-        });
+        let disposal = self.executor.disposal().clone();
+        tokio::task::spawn_blocking(move || disposal.dispose(&dir));
     }
 
     /// The job events of this process.

@@ -8,6 +8,7 @@ mod accounts;
 mod fair;
 mod handles;
 mod sqlite;
+mod storage;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

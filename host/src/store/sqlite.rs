@@ -15,7 +15,7 @@ use super::{
 };
 
 /// What expiring a job does to its row.
-const EXPIRE: &str =
+pub(super) const EXPIRE: &str =
     "outputs = NULL, jacobian = NULL, logs = NULL, result_bytes = 0, expired_at = ?1";
 
 pub(super) const COLUMNS: &str = "seq, id, owner, process_id, module_digest, status, priority, request, outputs, jacobian, \
@@ -274,32 +274,10 @@ impl SqliteStore {
         ids_of(&rows)
     }
 
-    /// Expires the oldest finished jobs until the results kept take at most `cap` bytes.
-    /// Returns the jobs that expired.
+    /// Expires the oldest finished jobs, whoever owns them, until the results kept take at
+    /// most `cap` bytes. Returns the jobs that expired.
     pub async fn expire_to_fit(&self, cap: u64) -> Result<Vec<JobId>, StoreError> {
-        let kept: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(SUM(result_bytes), 0) FROM jobs WHERE expired_at IS NULL \
-             AND status IN ('successful', 'failed')",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        let excess = kept.saturating_sub(i64::try_from(cap).unwrap_or(i64::MAX));
-        if excess <= 0 {
-            return Ok(Vec::new());
-        }
-        // The oldest jobs whose results, added up from the oldest, first reach the excess.
-        let rows = sqlx::query(&format!(
-            "UPDATE jobs SET {EXPIRE} WHERE seq IN (\
-               SELECT seq FROM (\
-                 SELECT seq, result_bytes, SUM(result_bytes) OVER (ORDER BY finished_at, seq) AS freed \
-                 FROM jobs WHERE expired_at IS NULL AND status IN ('successful', 'failed')) \
-               WHERE freed - result_bytes < ?2) RETURNING id"
-        ))
-        .bind(now_micros())
-        .bind(excess)
-        .fetch_all(&self.writer)
-        .await?;
-        ids_of(&rows)
+        self.expire_oldest_to_fit(None, cap).await
     }
 
     /// At start: jobs left running by a dead process go back to the queue, or fail once they
@@ -330,7 +308,7 @@ impl SqliteStore {
     }
 }
 
-fn ids_of(rows: &[SqliteRow]) -> Result<Vec<JobId>, StoreError> {
+pub(super) fn ids_of(rows: &[SqliteRow]) -> Result<Vec<JobId>, StoreError> {
     rows.iter()
         .map(|row| {
             let id: String = row.try_get(0)?;
