@@ -1,7 +1,8 @@
 //! The wasmtime engine: its fixed choices (components, fuel, epochs, pooling) and the epoch ticker.
 
-use std::sync::Weak;
-use std::thread;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::thread::{self, Thread};
 use std::time::Duration;
 
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
@@ -50,18 +51,67 @@ fn pooling(config: &SandboxConfig) -> PoolingAllocationConfig {
     pooling
 }
 
-/// Advances the engine's epoch every `tick` until the engine is dropped.
-///
-/// Each running store checks its own deadline and cancellation flag on every tick.
-pub(super) fn spawn_epoch_ticker(engine: Weak<Engine>, tick: Duration) -> std::io::Result<()> {
-    thread::Builder::new()
-        .name("epoch-ticker".into())
-        .spawn(move || {
-            while let Some(engine) = engine.upgrade() {
-                engine.increment_epoch();
-                drop(engine);
-                thread::sleep(tick);
-            }
-        })
-        .map(drop)
+/// Advances the engine's epoch every `tick` while at least one guest runs, and sleeps
+/// otherwise: an idle server is not woken 200 times a second.
+pub(super) struct EpochTicker {
+    running: AtomicUsize,
+    thread: Thread,
 }
+
+/// A guest running: the ticker ticks while one of these lives.
+pub(super) struct Running<'a>(&'a EpochTicker);
+
+impl EpochTicker {
+    /// Starts the ticker thread; it ends when the engine is dropped.
+    pub(super) fn start(engine: Weak<Engine>, tick: Duration) -> std::io::Result<Arc<Self>> {
+        let (started, ticker) = std::sync::mpsc::channel::<Arc<Self>>();
+        let thread = thread::Builder::new()
+            .name("epoch-ticker".into())
+            .spawn(move || {
+                let Ok(ticker) = ticker.recv() else { return };
+                tick_while_running(&engine, &ticker, tick);
+            })?;
+        let ticker = Arc::new(Self {
+            running: AtomicUsize::new(0),
+            thread: thread.thread().clone(),
+        });
+        started
+            .send(ticker.clone())
+            .map_err(|_| std::io::Error::other("the epoch ticker did not start"))?;
+        Ok(ticker)
+    }
+
+    /// Marks a guest as running until the returned guard is dropped.
+    pub(super) fn running(&self) -> Running<'_> {
+        if self.running.fetch_add(1, Ordering::AcqRel) == 0 {
+            self.thread.unpark();
+        }
+        Running(self)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+fn tick_while_running(engine: &Weak<Engine>, ticker: &EpochTicker, tick: Duration) {
+    loop {
+        if ticker.running.load(Ordering::Acquire) == 0 {
+            // An unpark that came before this park makes it return at once: no wake-up is lost.
+            thread::park_timeout(IDLE_CHECK);
+        }
+        let Some(engine) = engine.upgrade() else {
+            return;
+        };
+        if ticker.running.load(Ordering::Acquire) > 0 {
+            engine.increment_epoch();
+            drop(engine);
+            thread::sleep(tick);
+        }
+    }
+}
+
+/// How often an idle ticker looks whether its engine is gone.
+const IDLE_CHECK: Duration = Duration::from_secs(10);

@@ -46,6 +46,7 @@ pub struct SandboxConfig {
 /// Compiles components and runs calls on them.
 pub struct Sandbox {
     engine: Arc<Engine>,
+    ticker: Arc<engine::EpochTicker>,
     linker: Linker<ExecutionState>,
     cache: cache::ArtifactCache,
     config: SandboxConfig,
@@ -224,7 +225,7 @@ impl Sandbox {
     /// Builds the engine and linker, and starts the epoch ticker.
     pub fn new(config: SandboxConfig) -> anyhow::Result<Self> {
         let engine = Arc::new(engine::build_engine(&config)?);
-        engine::spawn_epoch_ticker(Arc::downgrade(&engine), config.epoch_tick)?;
+        let ticker = engine::EpochTicker::start(Arc::downgrade(&engine), config.epoch_tick)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         bindings::DisciplineComponent::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
@@ -234,6 +235,7 @@ impl Sandbox {
         let cache = cache::ArtifactCache::open(&config.cache_dir, &engine)?;
         Ok(Self {
             engine,
+            ticker,
             linker,
             cache,
             config,

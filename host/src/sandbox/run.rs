@@ -65,6 +65,7 @@ impl Sandbox {
         cancel: &CancelFlag,
     ) -> ExecutionReport {
         let started = Instant::now();
+        let _ticking = self.ticker.running();
         let state = match ExecutionState::new(workspace, limits, observer) {
             Ok(state) => state,
             Err(error) => return setup_failure(started, format!("workspace: {error}")),
@@ -287,8 +288,25 @@ mod guest_runtime {
         static RUNTIME: OnceCell<tokio::runtime::Runtime> = const { OnceCell::new() };
     }
 
-    /// Drives `future` to completion on this thread's runtime.
-    pub(super) fn block_on<F: Future>(future: F) -> std::io::Result<F::Output> {
+    /// Drives `future` to completion on this thread's runtime; on a thread that belongs to
+    /// another tokio runtime (which cannot block on a second one), on a thread of its own.
+    pub(super) fn block_on<F: Future + Send>(future: F) -> std::io::Result<F::Output>
+    where
+        F::Output: Send,
+    {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return block_on_here(future);
+        }
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("guest-call".into())
+                .spawn_scoped(scope, || block_on_here(future))?
+                .join()
+                .map_err(|_| std::io::Error::other("the guest's thread panicked"))?
+        })
+    }
+
+    fn block_on_here<F: Future>(future: F) -> std::io::Result<F::Output> {
         RUNTIME.with(|cell| {
             if cell.get().is_none() {
                 let runtime = tokio::runtime::Builder::new_current_thread()
