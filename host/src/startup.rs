@@ -55,7 +55,7 @@ impl Application {
         let registry = Arc::new(Registry::new(
             sandbox.clone(),
             &config.modules_dir,
-            policy.default,
+            config.describe_limits(),
             config.modules.compile_threads,
         ));
         let watch = config
@@ -70,7 +70,7 @@ impl Application {
                 workspaces,
                 config.execution.concurrency,
                 config.execution.queue,
-                policy.default,
+                config.describe_limits(),
             )
             .context("starting the guest threads")?,
         );
