@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
@@ -13,6 +14,7 @@ use crate::auth::{Bootstrap, FIRST_ADMIN};
 use crate::client::problem::one_line;
 use crate::client::{deploy, jobs, processes};
 use crate::config::{Config, LogFormat};
+use crate::sandbox::{COMPILE_SUBCOMMAND, CompileArgs, compile_child};
 use crate::startup::Application;
 use crate::{admin, local, scaffold};
 
@@ -45,6 +47,9 @@ enum Command {
     Tokens(admin::TokensArgs),
     /// Create a discipline crate that builds into a component with `cargo build --release`.
     New(scaffold::NewArgs),
+    /// Internal: compile one module read on stdin, in a bounded child process of the server.
+    #[command(name = COMPILE_SUBCOMMAND, hide = true)]
+    Compile(CompileArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,6 +91,7 @@ impl ConfigArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Command::Compile(args) => return compile_child(&args),
         Command::Serve(args) => args.load().and_then(serve),
         Command::Config(args) => args.load().and_then(print_config),
         Command::Processes(args) => processes::run(args),
@@ -111,8 +117,11 @@ fn print_config(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn serve(config: Config) -> anyhow::Result<()> {
+fn serve(mut config: Config) -> anyhow::Result<()> {
     init_logging(&config);
+    config
+        .compile_with_this_program()
+        .context("finding this program to compile modules with")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

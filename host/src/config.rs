@@ -13,7 +13,7 @@ use crate::auth::AuthMode;
 use crate::auth::oidc::OidcSettings;
 use crate::limits::{ExecutionLimits, LimitPolicy};
 use crate::quotas::Quotas;
-use crate::sandbox::SandboxConfig;
+use crate::sandbox::{ChildCompiler, Compilation, SandboxConfig};
 
 /// Everything the server can be told. Every member has a default; see `disciplines config`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -100,6 +100,23 @@ pub struct SandboxSettings {
     /// Resolution of deadlines and cancellation, e.g. "5ms".
     #[serde(with = "humantime_serde")]
     pub epoch_tick: Duration,
+    /// Fuel of one `describe()` call (at load time and for `GET /processes/{id}?options=…`).
+    pub describe_fuel: u64,
+    /// Wall-clock deadline of one `describe()` call, e.g. "1s".
+    #[serde(with = "humantime_serde")]
+    pub describe_deadline: Duration,
+    /// Cap on a description (name, version, text, schemas and defaults), in bytes.
+    pub max_description_bytes: u64,
+    /// How long compiling one module may take before it is refused, e.g. "60s".
+    #[serde(with = "humantime_serde")]
+    pub compile_timeout: Duration,
+    /// How much memory compiling one module may use before it is refused, in bytes.
+    pub compile_memory_bytes: u64,
+    /// The `disciplines` binary, which compiles modules in a child process bounded by
+    /// `compile_timeout` and `compile_memory_bytes`: the command line sets it to itself. None
+    /// (library tests, benchmarks): compile in this process, unbounded. Not a file key.
+    #[serde(skip)]
+    pub compiler: Option<PathBuf>,
 }
 
 /// How many executions run at once and how many may wait.
@@ -305,6 +322,12 @@ impl Default for SandboxSettings {
             fuel_metering: true,
             max_wasm_stack_bytes: 512 << 10,
             epoch_tick: Duration::from_millis(5),
+            describe_fuel: 5_000_000_000,
+            describe_deadline: Duration::from_secs(1),
+            max_description_bytes: MIB,
+            compile_timeout: Duration::from_secs(60),
+            compile_memory_bytes: 4096 * MIB,
+            compiler: None,
         }
     }
 }
@@ -445,6 +468,11 @@ impl Config {
         if self.sandbox.epoch_tick.is_zero() {
             return invalid("sandbox.epoch_tick must be positive");
         }
+        if self.sandbox.describe_deadline.is_zero() || self.sandbox.compile_timeout.is_zero() {
+            return invalid(
+                "sandbox.describe_deadline and sandbox.compile_timeout must be positive",
+            );
+        }
         Ok(())
     }
 
@@ -466,6 +494,24 @@ impl Config {
         }
     }
 
+    /// Compiles modules in child processes of the running program, which must be the
+    /// `disciplines` binary (it answers `__compile`).
+    pub fn compile_with_this_program(&mut self) -> std::io::Result<()> {
+        self.sandbox.compiler = Some(std::env::current_exe()?);
+        Ok(())
+    }
+
+    /// The limits of every `describe()` call: its own small fuel, deadline and size cap, the
+    /// default memory cap.
+    pub fn describe_limits(&self) -> ExecutionLimits {
+        ExecutionLimits {
+            fuel: self.sandbox.describe_fuel,
+            deadline: self.sandbox.describe_deadline,
+            output_bytes: self.sandbox.max_description_bytes,
+            ..self.limit_policy().default
+        }
+    }
+
     /// How the sandbox is set up: pool sized for the executions plus descriptions.
     pub fn sandbox_config(&self) -> SandboxConfig {
         let live = self
@@ -480,6 +526,14 @@ impl Config {
             max_wasm_stack_bytes: self.sandbox.max_wasm_stack_bytes,
             epoch_tick: self.sandbox.epoch_tick,
             cache_dir: self.cache_dir(),
+            compilation: match &self.sandbox.compiler {
+                Some(program) => Compilation::Child(ChildCompiler {
+                    program: program.clone(),
+                    timeout: self.sandbox.compile_timeout,
+                    memory_bytes: self.sandbox.compile_memory_bytes,
+                }),
+                None => Compilation::InProcess,
+            },
         }
     }
 

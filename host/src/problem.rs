@@ -88,6 +88,8 @@ pub enum ProblemKind {
     NotAComponent,
     /// A deployed component does not implement the discipline contract.
     WrongContract,
+    /// Compiling a deployed component ran past its bounds, or failed.
+    CompileFailed,
     /// A deployed component's `describe()` failed.
     DescribeFailed,
     /// A deployed component describes itself unusably.
@@ -114,7 +116,7 @@ pub enum ProblemKind {
 
 impl ProblemKind {
     /// All kinds, for the documentation endpoint.
-    pub const ALL: [Self; 42] = [
+    pub const ALL: [Self; 43] = [
         Self::NoSuchProcess,
         Self::NotFound,
         Self::MethodNotAllowed,
@@ -146,6 +148,7 @@ impl ProblemKind {
         Self::NotReady,
         Self::NotAComponent,
         Self::WrongContract,
+        Self::CompileFailed,
         Self::DescribeFailed,
         Self::InvalidDescription,
         Self::DuplicatedProcess,
@@ -193,6 +196,7 @@ impl ProblemKind {
             Self::NotReady => "not-ready",
             Self::NotAComponent => "not-a-component",
             Self::WrongContract => "wrong-contract",
+            Self::CompileFailed => "compile-failed",
             Self::DescribeFailed => "describe-failed",
             Self::InvalidDescription => "invalid-description",
             Self::DuplicatedProcess => "duplicated-process",
@@ -257,6 +261,7 @@ impl ProblemKind {
             }
             Self::NotAComponent
             | Self::WrongContract
+            | Self::CompileFailed
             | Self::DescribeFailed
             | Self::InvalidDescription => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -297,6 +302,7 @@ impl ProblemKind {
             Self::NotReady => "Not ready",
             Self::NotAComponent => "Not a WebAssembly component",
             Self::WrongContract => "Wrong contract",
+            Self::CompileFailed => "Compilation failed",
             Self::DescribeFailed => "describe() failed",
             Self::InvalidDescription => "Invalid self-description",
             Self::DuplicatedProcess => "Duplicated process",
@@ -388,6 +394,9 @@ impl ProblemKind {
             }
             Self::WrongContract => {
                 "The component does not export the discipline contract disciplines:discipline@0.1.0, or imports what this server does not offer. Nothing was stored."
+            }
+            Self::CompileFailed => {
+                "Compiling the component took longer than sandbox.compile_timeout, needed more memory than sandbox.compile_memory_bytes, or the compiler failed; `detail` says which. Nothing was stored."
             }
             Self::DescribeFailed => {
                 "The component's describe() trapped, ran past a limit or returned an error; `detail` says which. Nothing was stored."
@@ -518,6 +527,7 @@ impl From<ModuleRejection> for Problem {
         let kind = match &rejection {
             ModuleRejection::NotAComponent(_) => ProblemKind::NotAComponent,
             ModuleRejection::WrongContract(_) => ProblemKind::WrongContract,
+            ModuleRejection::CompileFailed(_) => ProblemKind::CompileFailed,
             ModuleRejection::DescribeFailed(_) => ProblemKind::DescribeFailed,
             ModuleRejection::InvalidDescription(_) => ProblemKind::InvalidDescription,
         };

@@ -59,7 +59,7 @@ impl Application {
         let registry = Arc::new(Registry::new(
             sandbox.clone(),
             &config.modules_dir,
-            policy.default,
+            config.describe_limits(),
             config.modules.compile_threads,
         ));
         let watch = config
@@ -75,7 +75,7 @@ impl Application {
                 config.execution.concurrency,
                 config.execution.sync_reserved,
                 config.execution.queue,
-                policy.default,
+                config.describe_limits(),
             )
             .context("starting the guest threads")?,
         );

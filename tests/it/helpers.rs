@@ -134,6 +134,8 @@ pub fn test_config(data_dir: &Path, modules_dir: &Path) -> Config {
     config.limits.output_bytes = 1 << 20;
     config.limits.log_bytes = 64 << 10;
     config.http.max_body_bytes = 256 << 10;
+    // Modules compile as in production: in a bounded child process of the real binary.
+    config.sandbox.compiler = Some(BINARY.into());
     config
 }
 

@@ -12,6 +12,7 @@ mod hardening;
 mod helpers;
 mod jobs;
 mod limits;
+mod loading;
 mod local;
 mod oidc;
 mod quotas;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use host::Config;
 use host::discipline::ModuleDigest;
 use host::sandbox::{
-    Call, CallOutput, CancelFlag, ExecutionObserver, ExecutionReport, GuestLogLevel,
+    Call, CallOutput, CancelFlag, Compilation, ExecutionObserver, ExecutionReport, GuestLogLevel,
     IgnoreProgress, LoadedComponent, Sandbox, SandboxConfig, SandboxError,
 };
 use serde_json::{Value, json};
@@ -23,6 +23,7 @@ fn sandbox(cache: &Path) -> Sandbox {
         max_wasm_stack_bytes: config.sandbox.max_wasm_stack_bytes,
         epoch_tick: Duration::from_millis(5),
         cache_dir: cache.to_owned(),
+        compilation: Compilation::InProcess,
     })
     .expect("a sandbox")
 }

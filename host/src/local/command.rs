@@ -143,7 +143,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
 
 fn load_config(file: Option<&PathBuf>) -> anyhow::Result<Config> {
     let no_overrides = serde_json::Map::new();
-    Ok(Config::load(file.map(PathBuf::as_path), no_overrides)?)
+    let mut config = Config::load(file.map(PathBuf::as_path), no_overrides)?;
+    config
+        .compile_with_this_program()
+        .context("finding this program to compile modules with")?;
+    Ok(config)
 }
 
 fn object(value: Value) -> Map<String, Value> {

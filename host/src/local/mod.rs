@@ -68,7 +68,7 @@ impl Scratch {
         let counters = LoadCounters::default();
         let loader = Loader {
             sandbox: &self.sandbox,
-            limits: &config.limit_policy().default,
+            limits: &config.describe_limits(),
             counters: &counters,
         };
         let digest = crate::discipline::ModuleDigest::of(&bytes);
@@ -104,8 +104,15 @@ pub async fn run(config: &Config, file: &Path, run: LocalRun) -> anyhow::Result<
     let disposal = Disposal::new(scratch.dir.path().join("quarantine"));
     let workspaces = WorkspacePool::start(&scratch.dir.path().join("workspaces"), 1, disposal)
         .context("preparing a workspace")?;
-    let executor = Executor::new(scratch.sandbox.clone(), workspaces, 1, 0, 1, policy.default)
-        .context("starting a guest thread")?;
+    let executor = Executor::new(
+        scratch.sandbox.clone(),
+        workspaces,
+        1,
+        0,
+        1,
+        config.describe_limits(),
+    )
+    .context("starting a guest thread")?;
     let discipline = executor
         .describe(&process, &run.options)
         .await?

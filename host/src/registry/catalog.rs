@@ -38,6 +38,28 @@ pub(super) struct FileEntry {
     pub loaded: Loaded,
 }
 
+impl FileEntry {
+    /// Whether two entries (or their absence) are the same state of a file.
+    pub fn same(one: Option<&Self>, other: Option<&Self>) -> bool {
+        match (one, other) {
+            (None, None) => true,
+            (Some(one), Some(other)) => {
+                one.stamp == other.stamp
+                    && match (&one.loaded, &other.loaded) {
+                        (Loaded::Module { process: a, .. }, Loaded::Module { process: b, .. }) => {
+                            Arc::ptr_eq(a, b)
+                        }
+                        (Loaded::Rejected { error: a, .. }, Loaded::Rejected { error: b, .. }) => {
+                            a == b
+                        }
+                        _ => false,
+                    }
+            }
+            _ => false,
+        }
+    }
+}
+
 /// What loading a file gave.
 #[derive(Clone)]
 pub(super) enum Loaded {

@@ -22,6 +22,9 @@ pub enum ModuleRejection {
     /// A component that does not implement the contract this server offers.
     #[error("{0}")]
     WrongContract(LoadError),
+    /// Compiling ran past its time or memory bound, or the compiler failed.
+    #[error("{0}")]
+    CompileFailed(LoadError),
     /// `describe()` trapped, ran out of a limit, or returned an error.
     #[error("describe() failed: {0}")]
     DescribeFailed(String),
@@ -35,6 +38,7 @@ impl From<LoadError> for ModuleRejection {
         match error {
             LoadError::WrongContract(_) => Self::WrongContract(error),
             LoadError::CoreModule | LoadError::Invalid(_) => Self::NotAComponent(error),
+            LoadError::CompileFailed(_) => Self::CompileFailed(error),
         }
     }
 }

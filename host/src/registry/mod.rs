@@ -35,8 +35,11 @@ const DESCRIPTIONS_PER_PROCESS: usize = 64;
 /// The live catalogue of processes and the modules directory it mirrors.
 pub struct Registry {
     catalog: ArcSwap<Catalog>,
-    /// One change at a time: rescans, deployments and undeployments.
+    /// One change of the catalogue at a time: the swap at the end of a rescan, a deployment
+    /// or an undeployment. Never held while a module loads.
     changes: Mutex<()>,
+    /// One rescan at a time (loading happens outside `changes`).
+    rescanning: Mutex<()>,
     dir: PathBuf,
     sandbox: Arc<Sandbox>,
     /// Limits of `describe()` calls made while loading.
@@ -75,6 +78,7 @@ impl Registry {
         Self {
             catalog: ArcSwap::default(),
             changes: Mutex::default(),
+            rescanning: Mutex::default(),
             dir: dir.to_owned(),
             sandbox,
             limits,
@@ -134,14 +138,27 @@ impl Registry {
     }
 
     /// Brings the catalogue in line with the directory: new and changed files are loaded,
-    /// removed ones dropped; unchanged files are not read. Blocking.
+    /// removed ones dropped; unchanged files are not read. Loading happens outside the change
+    /// lock, so deployments and undeployments go on meanwhile (what they changed is kept). A
+    /// directory that cannot be read leaves the catalogue as it was. Blocking.
     pub fn reconcile(&self) {
-        let Ok(_change) = self.changes.lock() else {
+        let Ok(_rescan) = self.rescanning.lock() else {
             return;
         };
         self.rescans.fetch_add(1, Ordering::Relaxed);
         let previous = self.catalog();
-        let files = scan::rescan(&self.dir, &previous, &self.loader(), self.compile_threads);
+        let scanned = match scan::rescan(&self.dir, &previous, &self.loader(), self.compile_threads)
+        {
+            Ok(scanned) => scanned,
+            Err(error) => {
+                tracing::error!(dir = %self.dir.display(), %error, "cannot read the modules directory: the catalogue stays as it was");
+                return;
+            }
+        };
+        let Ok(_change) = self.changes.lock() else {
+            return;
+        };
+        let files = scan::keep_concurrent_changes(scanned, &previous, &self.catalog());
         self.catalog.store(Arc::new(Catalog::build(files)));
     }
 }

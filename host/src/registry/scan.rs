@@ -1,7 +1,7 @@
 //! Reading the modules directory: which `*.wasm` files changed since the last look, loaded with
 //! bounded parallelism; unchanged files and already-known bytes are not compiled again.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -12,40 +12,44 @@ use super::loader::Loader;
 use crate::discipline::ModuleDigest;
 use crate::sandbox::Provenance;
 
-/// The `*.wasm` files of `dir` (not hidden, not in subdirectories) with their stamps.
-pub(super) fn wasm_files(dir: &Path) -> BTreeMap<String, (PathBuf, FileStamp)> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(error) => {
-            tracing::error!(dir = %dir.display(), %error, "cannot read the modules directory");
-            return BTreeMap::new();
+/// The `*.wasm` files of `dir` (not hidden, not in subdirectories) with their stamps; an error
+/// when the directory, or a file in it, cannot be looked at now (no descriptor left, say).
+fn wasm_files(dir: &Path) -> std::io::Result<BTreeMap<String, (PathBuf, FileStamp)>> {
+    let mut files = BTreeMap::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        if !name.ends_with(".wasm") || name.starts_with('.') {
+            continue;
         }
-    };
-    entries
-        .filter_map(Result::ok)
-        .filter_map(|entry| {
-            let name = entry.file_name().into_string().ok()?;
-            let is_module = name.ends_with(".wasm") && !name.starts_with('.');
-            // Follows symbolic links: operators may link modules in from elsewhere.
-            let metadata = std::fs::metadata(entry.path()).ok()?;
-            (is_module && metadata.is_file())
-                .then(|| (name, (entry.path(), FileStamp::of(&metadata))))
-        })
-        .collect()
+        // Follows symbolic links: operators may link modules in from elsewhere.
+        let metadata = match std::fs::metadata(entry.path()) {
+            Ok(metadata) => metadata,
+            // Removed since, or a dangling link: not a module.
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(error) => return Err(error),
+        };
+        if metadata.is_file() {
+            files.insert(name, (entry.path(), FileStamp::of(&metadata)));
+        }
+    }
+    Ok(files)
 }
 
 /// The entries of every file now in `dir`: the previous entry when the file looks the same,
 /// else the file read again. Each new digest is compiled once, however many files hold it, and
-/// bytes already served reuse their process.
+/// bytes already served reuse their process. An error when the directory cannot be read.
 pub(super) fn rescan(
     dir: &Path,
     previous: &Catalog,
     loader: &Loader,
     threads: usize,
-) -> BTreeMap<String, FileEntry> {
+) -> std::io::Result<BTreeMap<String, FileEntry>> {
     let mut entries = BTreeMap::new();
     let mut changed = Vec::new();
-    for (name, (path, stamp)) in wasm_files(dir) {
+    for (name, (path, stamp)) in wasm_files(dir)? {
         match previous.files.get(&name) {
             Some(entry) if entry.stamp == stamp => {
                 entries.insert(name, entry.clone());
@@ -97,7 +101,29 @@ pub(super) fn rescan(
             },
         );
     }
-    entries
+    Ok(entries)
+}
+
+/// The scanned entries, except for the files a deployment or undeployment changed since
+/// `previous` (the catalogue the scan started from): those keep their state in `current`,
+/// which is newer than what the scan read. The next rescan looks at them again anyway.
+pub(super) fn keep_concurrent_changes(
+    mut scanned: BTreeMap<String, FileEntry>,
+    previous: &Catalog,
+    current: &Catalog,
+) -> BTreeMap<String, FileEntry> {
+    let names: BTreeSet<&String> = previous.files.keys().chain(current.files.keys()).collect();
+    for name in names {
+        let (before, now) = (previous.files.get(name), current.files.get(name));
+        if FileEntry::same(before, now) {
+            continue;
+        }
+        match now {
+            Some(entry) => scanned.insert(name.clone(), entry.clone()),
+            None => scanned.remove(name),
+        };
+    }
+    scanned
 }
 
 fn digest_file(path: &Path) -> std::io::Result<ModuleDigest> {

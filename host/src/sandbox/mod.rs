@@ -7,6 +7,7 @@
 
 mod bindings;
 mod cache;
+mod compiler;
 mod engine;
 mod outcome;
 mod run;
@@ -20,6 +21,7 @@ use std::time::Duration;
 use wasmtime::Engine;
 use wasmtime::component::Linker;
 
+pub use compiler::{COMPILE_SUBCOMMAND, ChildCompiler, Compilation, CompileArgs, compile_child};
 pub use outcome::SandboxError;
 pub use run::ExecutionReport;
 
@@ -41,6 +43,8 @@ pub struct SandboxConfig {
     pub epoch_tick: Duration,
     /// Where precompiled artifacts are kept across restarts.
     pub cache_dir: PathBuf,
+    /// Where untrusted modules are compiled: in a bounded child process, or in this one.
+    pub compilation: Compilation,
 }
 
 /// Compiles components and runs calls on them.
@@ -131,6 +135,23 @@ pub struct GuestDescription {
     pub has_jacobian: bool,
 }
 
+impl GuestDescription {
+    /// Its size in bytes: every text it holds.
+    pub fn size(&self) -> usize {
+        [
+            &self.name,
+            &self.version,
+            &self.description,
+            &self.input_schema,
+            &self.output_schema,
+            &self.default_inputs,
+        ]
+        .iter()
+        .map(|text| text.len())
+        .sum()
+    }
+}
+
 /// Severity of a guest log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -219,6 +240,9 @@ pub enum LoadError {
     /// The component does not implement the contract, or imports what the host does not offer.
     #[error("does not implement the discipline contract disciplines:discipline@0.1.0: {0}")]
     WrongContract(String),
+    /// Compiling ran past its time or memory bound, or the compiler failed.
+    #[error("{0}")]
+    CompileFailed(String),
 }
 
 impl Sandbox {
@@ -250,7 +274,9 @@ impl Sandbox {
     /// Compiles (or loads from the artifact cache) and links a component. Blocking: call it
     /// off the async runtime.
     pub fn load(&self, bytes: &[u8], digest: &ModuleDigest) -> Result<LoadedComponent, LoadError> {
-        let (component, provenance) = self.cache.load_or_compile(&self.engine, bytes, digest)?;
+        let (component, provenance) =
+            self.cache
+                .load_or_compile(&self.engine, &self.config, bytes, digest)?;
         let pre = self
             .linker
             .instantiate_pre(&component)

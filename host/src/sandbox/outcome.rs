@@ -191,14 +191,16 @@ fn check_streams(state: &ExecutionState, limits: &ExecutionLimits) -> Result<(),
 }
 
 fn check_output_size(output: &CallOutput, limits: &ExecutionLimits) -> Result<(), SandboxError> {
-    let size = match output {
-        CallOutput::Description(_) => 0,
-        CallOutput::Outputs(outputs) => outputs.len(),
-        CallOutput::Linearization { outputs, jacobian } => outputs.len() + jacobian.len(),
+    let (stream, size) = match output {
+        CallOutput::Description(description) => ("description", description.size()),
+        CallOutput::Outputs(outputs) => ("outputs", outputs.len()),
+        CallOutput::Linearization { outputs, jacobian } => {
+            ("outputs", outputs.len() + jacobian.len())
+        }
     };
     if size as u64 > limits.output_bytes {
         return Err(SandboxError::OutputTooLarge {
-            stream: "outputs",
+            stream,
             limit: limits.output_bytes,
         });
     }

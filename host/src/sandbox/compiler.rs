@@ -1,0 +1,260 @@
+//! Compiling untrusted modules in a child process of the server's own binary
+//! (`disciplines __compile`), bounded in wall-clock time (killed past it) and in memory and CPU
+//! (resource limits the child sets on itself before reading the module). The child writes the
+//! precompiled artifact into the server's own cache directory; the parent loads it from there.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use rustix::process::{Resource, Rlimit, Signal, setrlimit};
+
+use super::cache::is_environmental;
+use super::{LoadError, SandboxConfig, engine};
+
+/// The hidden subcommand of the `disciplines` binary that compiles one module.
+pub const COMPILE_SUBCOMMAND: &str = "__compile";
+
+/// The child's exit code for a module that is not valid WebAssembly (its reason on stdout);
+/// `EX_DATAERR`, apart from clap's 2 for a bad command line.
+const EXIT_INVALID: u8 = 65;
+/// The child's exit code for a failure of its own (its reason on stdout); `EX_SOFTWARE`.
+const EXIT_FAILED: u8 = 70;
+/// How much of the child's stdout and stderr is kept.
+const MESSAGE_BYTES: u64 = 16 << 10;
+/// How often the parent looks whether the child has finished.
+const POLL: Duration = Duration::from_millis(10);
+
+/// Where untrusted modules are compiled: an explicit choice of whoever builds the sandbox.
+#[derive(Debug, Clone)]
+pub enum Compilation {
+    /// In this process, bounded by nothing: for library tests and benchmarks, where the
+    /// running program is not the `disciplines` binary.
+    InProcess,
+    /// In a child process running `program __compile`, bounded.
+    Child(ChildCompiler),
+}
+
+/// How a child process compiles: which program, within which bounds.
+#[derive(Debug, Clone)]
+pub struct ChildCompiler {
+    /// The `disciplines` binary.
+    pub program: PathBuf,
+    /// Past it, the child is killed and the module refused.
+    pub timeout: Duration,
+    /// The child's data-segment limit (`RLIMIT_DATA`): heap and private writable mappings.
+    pub memory_bytes: u64,
+}
+
+/// The arguments of `disciplines __compile`: the engine settings that make an artifact
+/// loadable by the parent (the compatibility check at load time refuses any mismatch), the
+/// bounds, and where to write. The module's bytes come on stdin.
+#[derive(Debug, clap::Args)]
+pub struct CompileArgs {
+    /// Whether the parent's engine counts fuel.
+    #[arg(long, action = clap::ArgAction::Set)]
+    fuel_metering: bool,
+    /// The parent's largest memory cap.
+    #[arg(long)]
+    max_memory_bytes: u64,
+    /// The parent's wasm stack size.
+    #[arg(long)]
+    max_wasm_stack_bytes: usize,
+    /// The data-segment limit to set on this process.
+    #[arg(long)]
+    memory_bytes: u64,
+    /// The CPU-time limit to set on this process, in seconds (a backstop to the parent's
+    /// wall-clock timeout, should the parent die).
+    #[arg(long)]
+    cpu_seconds: u64,
+    /// Where to write the artifact (atomically).
+    #[arg(long)]
+    output: PathBuf,
+}
+
+/// Compiles `bytes` in a child process into the artifact at `artifact`.
+pub(super) fn compile_in_child(
+    compiler: &ChildCompiler,
+    config: &SandboxConfig,
+    bytes: &[u8],
+    artifact: &Path,
+) -> Result<(), LoadError> {
+    let mut child = spawn(compiler, config, artifact)
+        .map_err(|error| LoadError::CompileFailed(format!("cannot start the compiler: {error}")))?;
+    let (stdin, stdout, stderr) = (child.stdin.take(), child.stdout.take(), child.stderr.take());
+    let (waited, stdout, stderr) = std::thread::scope(|scope| {
+        scope.spawn(move || stdin.map(|mut stdin| stdin.write_all(bytes)));
+        let stdout = scope.spawn(move || read_message(stdout));
+        let stderr = scope.spawn(move || read_message(stderr));
+        let waited = wait_or_kill(&mut child, compiler.timeout);
+        let join =
+            |reader: std::thread::ScopedJoinHandle<'_, String>| reader.join().unwrap_or_default();
+        (waited, join(stdout), join(stderr))
+    });
+    match waited {
+        Err(error) => Err(LoadError::CompileFailed(format!(
+            "cannot wait for the compiler: {error}"
+        ))),
+        Ok(None) => Err(LoadError::CompileFailed(too_long(compiler))),
+        Ok(Some(status)) => settle(status, compiler, stdout, &stderr),
+    }
+}
+
+fn spawn(
+    compiler: &ChildCompiler,
+    config: &SandboxConfig,
+    artifact: &Path,
+) -> std::io::Result<Child> {
+    let cores = std::thread::available_parallelism()
+        .map_or(1, |cores| u64::try_from(cores.get()).unwrap_or(1));
+    let cpu_seconds = compiler
+        .timeout
+        .as_secs()
+        .saturating_add(1)
+        .saturating_mul(cores);
+    Command::new(&compiler.program)
+        .arg(COMPILE_SUBCOMMAND)
+        .arg(format!("--fuel-metering={}", config.fuel_metering))
+        .arg(format!("--max-memory-bytes={}", config.max_memory_bytes))
+        .arg(format!(
+            "--max-wasm-stack-bytes={}",
+            config.max_wasm_stack_bytes
+        ))
+        .arg(format!("--memory-bytes={}", compiler.memory_bytes))
+        .arg(format!("--cpu-seconds={cpu_seconds}"))
+        .arg("--output")
+        .arg(artifact)
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+}
+
+/// The child's exit status, or `None` when it ran past `timeout` and was killed.
+fn wait_or_kill(child: &mut Child, timeout: Duration) -> std::io::Result<Option<ExitStatus>> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if Instant::now() >= deadline {
+            child.kill()?;
+            child.wait()?;
+            return Ok(None);
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+fn read_message(stream: Option<impl Read>) -> String {
+    let mut message = Vec::new();
+    if let Some(mut stream) = stream {
+        let _ = stream
+            .by_ref()
+            .take(MESSAGE_BYTES)
+            .read_to_end(&mut message);
+        let _ = std::io::copy(&mut stream, &mut std::io::sink());
+    }
+    String::from_utf8_lossy(&message).trim().to_owned()
+}
+
+/// What the child's exit means.
+fn settle(
+    status: ExitStatus,
+    compiler: &ChildCompiler,
+    stdout: String,
+    stderr: &str,
+) -> Result<(), LoadError> {
+    use std::os::unix::process::ExitStatusExt;
+    match status.code() {
+        Some(0) => return Ok(()),
+        Some(code) if code == i32::from(EXIT_INVALID) => return Err(LoadError::Invalid(stdout)),
+        _ => {}
+    }
+    let out_of_memory = [
+        "memory allocation of",
+        "out of memory",
+        "Cannot allocate memory",
+    ]
+    .iter()
+    .any(|sign| stderr.contains(sign) || stdout.contains(sign));
+    // SIGXCPU, then SIGKILL: the CPU-time backstop.
+    let out_of_time = [Signal::XCPU, Signal::KILL]
+        .iter()
+        .any(|signal| status.signal() == Some(signal.as_raw()));
+    Err(LoadError::CompileFailed(if out_of_memory {
+        format!(
+            "compiling needed more than {} bytes of memory (sandbox.compile_memory_bytes)",
+            compiler.memory_bytes
+        )
+    } else if out_of_time {
+        too_long(compiler)
+    } else {
+        format!("the compiler stopped ({status}): {stdout} {stderr}")
+            .trim()
+            .to_owned()
+    }))
+}
+
+fn too_long(compiler: &ChildCompiler) -> String {
+    format!(
+        "compiling took longer than {} (sandbox.compile_timeout)",
+        humantime::format_duration(compiler.timeout)
+    )
+}
+
+/// `disciplines __compile`: limits itself, reads a module on stdin, writes its artifact.
+pub fn compile_child(args: &CompileArgs) -> ExitCode {
+    match limit_and_compile(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err((code, message)) => {
+            println!("{message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn limit_and_compile(args: &CompileArgs) -> Result<(), (u8, String)> {
+    let failed = |message: String| (EXIT_FAILED, message);
+    limit(Resource::Data, args.memory_bytes)
+        .map_err(|error| failed(format!("cannot limit memory: {error}")))?;
+    limit(Resource::Cpu, args.cpu_seconds)
+        .map_err(|error| failed(format!("cannot limit CPU time: {error}")))?;
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut bytes)
+        .map_err(|error| failed(format!("cannot read the module: {error}")))?;
+    let engine = engine::build_engine(&SandboxConfig {
+        fuel_metering: args.fuel_metering,
+        max_memory_bytes: args.max_memory_bytes,
+        // The child instantiates nothing: the smallest pool.
+        max_live_instances: 1,
+        max_wasm_stack_bytes: args.max_wasm_stack_bytes,
+        epoch_tick: Duration::from_secs(1),
+        cache_dir: PathBuf::new(),
+        compilation: Compilation::InProcess,
+    })
+    .map_err(|error| failed(format!("cannot build the engine: {error:#}")))?;
+    let artifact = engine.precompile_component(&bytes).map_err(|error| {
+        let code = if is_environmental(&error) {
+            EXIT_FAILED
+        } else {
+            EXIT_INVALID
+        };
+        (code, format!("{error:#}"))
+    })?;
+    super::cache::write_atomically(&args.output, &artifact)
+        .map_err(|error| failed(format!("cannot write the artifact: {error}")))
+}
+
+fn limit(resource: Resource, value: u64) -> rustix::io::Result<()> {
+    setrlimit(
+        resource,
+        Rlimit {
+            current: Some(value),
+            maximum: Some(value),
+        },
+    )
+}
