@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod descriptors;
 pub mod discipline;
 pub mod execution;
 pub mod files;

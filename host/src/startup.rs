@@ -36,6 +36,7 @@ impl Application {
     /// and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let policy = config.limit_policy();
+        crate::descriptors::raise_limit(&config);
         let sandbox =
             Arc::new(Sandbox::new(config.sandbox_config()).context("setting up the sandbox")?);
         let disposal = quarantine(&config);
