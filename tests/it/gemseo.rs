@@ -591,7 +591,7 @@ async fn every_malformed_request_is_a_problem_with_a_detail_and_inputs_may_come_
     );
 
     let id = &job["id"];
-    for timeout in ["soon", "-1"] {
+    for timeout in ["soon", "-1", "1e20", "1.9e19", "1e300", "0"] {
         let path = format!("/v1/job/{id}?long_polling=True&long_polling_timeout={timeout}");
         let reply = alice.get(&path).await;
         // A finished job is answered at once, whatever the timeout says.

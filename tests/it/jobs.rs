@@ -173,6 +173,12 @@ async fn a_long_poll_returns_as_soon_as_the_job_ends() {
     );
     let still = app.get(&format!("/jobs/{id}?wait=0.2")).await.body;
     assert_eq!(still["status"], "successful");
+    // Waits no Duration can hold are capped, never a panic that drops the connection.
+    for wait in ["1e20", "1.9e19", "1e300", "-1", "0", "NaN"] {
+        let reply = app.get(&format!("/jobs/{id}?wait={wait}")).await;
+        assert_eq!(reply.status, 200, "wait={wait}: {reply:?}");
+        assert_eq!(reply.body["status"], "successful", "wait={wait}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -206,13 +206,20 @@ async fn job_status(
 ) -> Result<Json<Value>, Problem> {
     let wait = query
         .wait
-        .filter(|wait| wait.is_finite() && *wait > 0.0)
-        .map(Duration::from_secs_f64);
+        .and_then(capped_wait)
+        .filter(|wait| !wait.is_zero());
     let job = match wait {
         None => find_job(&state, &caller, &id).await?,
-        Some(wait) => wait_for_end(&state, &caller, &id, wait.min(MAX_WAIT)).await?,
+        Some(wait) => wait_for_end(&state, &caller, &id, wait).await?,
     };
     Ok(Json(status_info(&job)))
+}
+
+/// A wait a client asked for, in seconds, capped at [`MAX_WAIT`]; `None` for a negative or
+/// non-finite number. Capped before it becomes a `Duration`, which cannot hold 1e20 s.
+pub(super) fn capped_wait(seconds: f64) -> Option<Duration> {
+    (seconds.is_finite() && seconds >= 0.0)
+        .then(|| Duration::from_secs_f64(seconds.min(MAX_WAIT.as_secs_f64())))
 }
 
 /// Waits, holding no thread, until the job ends or `wait` passes.
@@ -389,4 +396,21 @@ async fn dismiss_job(
         message: job.message.clone(),
     });
     Ok(Json(status_info(&job)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_absurd_wait_is_capped_or_refused_never_a_panic() {
+        for huge in [1e20, 1.9e19, 1e300, f64::MAX] {
+            assert_eq!(capped_wait(huge), Some(MAX_WAIT), "{huge}");
+        }
+        assert_eq!(capped_wait(0.0), Some(Duration::ZERO));
+        assert_eq!(capped_wait(2.5), Some(Duration::from_millis(2500)));
+        for refused in [-1.0, -1e300, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert_eq!(capped_wait(refused), None, "{refused}");
+        }
+    }
 }

@@ -20,7 +20,7 @@ use crate::auth::{Identity, Role};
 use crate::files::{WorkspacePath, list_tree};
 use crate::http::AppState;
 use crate::http::files::serve_workspace_file;
-use crate::http::jobs::{MAX_WAIT, wait_for_end};
+use crate::http::jobs::{capped_wait, wait_for_end};
 use crate::problem::{Problem, ProblemKind};
 use crate::store::{JobFilter, JobRecord};
 
@@ -84,8 +84,7 @@ fn poll_timeout(query: &HashMap<String, String>) -> Result<Duration, Problem> {
     };
     text.parse::<f64>()
         .ok()
-        .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
-        .map(|seconds| Duration::from_secs_f64(seconds).min(MAX_WAIT))
+        .and_then(capped_wait)
         .ok_or_else(|| {
             Problem::new(
                 ProblemKind::MalformedRequest,
