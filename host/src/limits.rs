@@ -26,21 +26,50 @@ pub struct ExecutionLimits {
     pub descriptors: u64,
 }
 
-/// Limits a request asks for; each member absent means "the server's default".
+/// Limits a request asks for; each member absent means "the server's default". Each is a
+/// whole number, written as an integer or not (`1e9` and `1000.0` are whole).
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RequestedLimits {
     /// Fuel budget.
+    #[serde(default, deserialize_with = "whole_number")]
     pub fuel: Option<u64>,
     /// Memory cap in bytes.
+    #[serde(default, deserialize_with = "whole_number")]
     pub memory_bytes: Option<u64>,
     /// Deadline in milliseconds.
+    #[serde(default, deserialize_with = "whole_number")]
     pub deadline_ms: Option<u64>,
     /// Workspace disk use in bytes.
+    #[serde(default, deserialize_with = "whole_number")]
     pub workspace_bytes: Option<u64>,
     /// Workspace entries.
+    #[serde(default, deserialize_with = "whole_number")]
     pub workspace_files: Option<u64>,
 }
+
+/// A JSON number that is whole, from 0 to 2⁶⁴ − 1, however it is written.
+fn whole_number<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<u64>, D::Error> {
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    let whole = number.as_u64().or_else(|| {
+        number
+            .as_f64()
+            .filter(|value| value.fract() == 0.0 && (0.0..TWO_TO_THE_64).contains(value))
+            // Whole and in range: the conversion is exact.
+            .map(|value| value as u64)
+    });
+    whole.map(Some).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "{number} is not a whole number from 0 to 18446744073709551615"
+        ))
+    })
+}
+
+const TWO_TO_THE_64: f64 = 18_446_744_073_709_551_616.0;
 
 /// The server's default and maximum limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,6 +198,25 @@ mod tests {
         assert_eq!(limits.deadline, Duration::from_millis(5));
         assert_eq!(limits.workspace_bytes, 100);
         assert_eq!(limits.workspace_files, 10);
+    }
+
+    #[test]
+    fn whole_numbers_are_accepted_however_written_and_others_refused() {
+        let parse = |text: &str| serde_json::from_str::<RequestedLimits>(text);
+        let limits = parse(r#"{"fuel": 1e9, "memoryBytes": 1048576.0, "deadlineMs": 2000}"#)
+            .expect("whole numbers");
+        assert_eq!(limits.fuel, Some(1_000_000_000));
+        assert_eq!(limits.memory_bytes, Some(1 << 20));
+        assert_eq!(limits.deadline_ms, Some(2000));
+        assert_eq!(parse("{}").expect("empty"), RequestedLimits::default());
+        for bad in [
+            r#"{"fuel": 1.5}"#,
+            r#"{"fuel": -1}"#,
+            r#"{"fuel": 1e20}"#,
+            r#"{"fuel": "9"}"#,
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

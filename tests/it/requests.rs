@@ -88,6 +88,20 @@ async fn bad_requests_get_precise_problems() {
     assert_eq!(greedy.problem_slug(), "limit-too-high");
     assert_eq!(greedy.body["pointer"], "/limits/fuel");
 
+    // The README's own example: whole numbers may be written as floats.
+    let as_documented =
+        json!({"limits": {"fuel": 1e9, "memoryBytes": 67108864, "deadlineMs": 2000}});
+    let reply = app.execute("Sellar1", &as_documented).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let fractional = app
+        .execute("Sellar1", &json!({"limits": {"fuel": 1.5}}))
+        .await;
+    assert_eq!(
+        fractional.problem_slug(),
+        "malformed-request",
+        "{fractional:?}"
+    );
+
     let no_jacobian = app
         .execute(
             "Adversary",
