@@ -8,7 +8,7 @@ use host::Config;
 use host::discipline::ModuleDigest;
 use host::sandbox::{
     Call, CallOutput, CancelFlag, Compilation, ExecutionObserver, ExecutionReport, GuestLogLevel,
-    IgnoreProgress, LoadedComponent, Sandbox, SandboxConfig, SandboxError,
+    GuestWorkspace, IgnoreProgress, LoadedComponent, Sandbox, SandboxConfig, SandboxError,
 };
 use serde_json::{Value, json};
 
@@ -51,7 +51,7 @@ fn execute(
         component,
         &call,
         &limits,
-        Some(workspace),
+        Some(GuestWorkspace::holding_files(workspace)),
         observer,
         &CancelFlag::default(),
     )

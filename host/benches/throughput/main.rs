@@ -19,7 +19,7 @@ use hyper_util::rt::TokioIo;
 
 use host::discipline::ModuleDigest;
 use host::files::Disposal;
-use host::sandbox::{Call, CancelFlag, IgnoreProgress, LoadedComponent, Sandbox};
+use host::sandbox::{Call, CancelFlag, GuestWorkspace, IgnoreProgress, LoadedComponent, Sandbox};
 use host::workspace::WorkspacePool;
 use host::{Application, Config};
 
@@ -274,7 +274,10 @@ fn sandbox_alone(sellar1: &Path, scratch: &Path) -> anyhow::Result<()> {
                 &component,
                 &call,
                 &limits,
-                workspace.as_ref().map(|w| w.path()),
+                workspace.as_ref().map(|w| GuestWorkspace {
+                    dir: w.path(),
+                    starts_empty: true,
+                }),
                 Box::new(IgnoreProgress),
                 &CancelFlag::default(),
             );

@@ -18,7 +18,8 @@ use crate::files::{Disposal, WorkspacePath, disk_usage};
 use crate::limits::ExecutionLimits;
 use crate::registry::{self, Process};
 use crate::sandbox::{
-    Call, CallOutput, CancelFlag, ExecutionObserver, GuestLogLine, Sandbox, SandboxError,
+    Call, CallOutput, CancelFlag, ExecutionObserver, GuestLogLine, GuestWorkspace, Sandbox,
+    SandboxError,
 };
 use crate::workspace::WorkspacePool;
 
@@ -311,7 +312,10 @@ fn run_in_workspace(
             &request.process.component,
             &request.call(),
             &request.limits,
-            Some(&dir),
+            Some(GuestWorkspace {
+                dir: &dir,
+                starts_empty: pooled.is_some() && request.files.is_empty(),
+            }),
             observer,
             cancel,
         )),

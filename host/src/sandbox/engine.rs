@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::{self, Thread};
 use std::time::Duration;
+use std::time::Instant;
 
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
@@ -51,8 +52,8 @@ fn pooling(config: &SandboxConfig) -> PoolingAllocationConfig {
     pooling
 }
 
-/// Advances the engine's epoch every `tick` while at least one guest runs, and sleeps
-/// otherwise: an idle server is not woken 200 times a second.
+/// Advances the engine's epoch every `tick` while guests run, and sleeps once none has run for
+/// [`IDLE_BEFORE_SLEEP`]: an idle server is not woken 200 times a second.
 pub(super) struct EpochTicker {
     running: AtomicUsize,
     thread: Thread,
@@ -97,21 +98,27 @@ impl Drop for Running<'_> {
 }
 
 fn tick_while_running(engine: &Weak<Engine>, ticker: &EpochTicker, tick: Duration) {
+    let mut idle_since = Instant::now();
     loop {
-        if ticker.running.load(Ordering::Acquire) == 0 {
+        if ticker.running.load(Ordering::Acquire) > 0 {
+            idle_since = Instant::now();
+        } else if idle_since.elapsed() >= IDLE_BEFORE_SLEEP {
             // An unpark that came before this park makes it return at once: no wake-up is lost.
             thread::park_timeout(IDLE_CHECK);
+            idle_since = Instant::now();
         }
         let Some(engine) = engine.upgrade() else {
             return;
         };
-        if ticker.running.load(Ordering::Acquire) > 0 {
-            engine.increment_epoch();
-            drop(engine);
-            thread::sleep(tick);
-        }
+        engine.increment_epoch();
+        drop(engine);
+        thread::sleep(tick);
     }
 }
+
+/// How long the ticker goes on after the last guest ended: back-to-back executions then
+/// never wait for it to wake, and a server idle for longer is not woken at all.
+const IDLE_BEFORE_SLEEP: Duration = Duration::from_secs(1);
 
 /// How often an idle ticker looks whether its engine is gone.
 const IDLE_CHECK: Duration = Duration::from_secs(10);

@@ -23,7 +23,7 @@ use wasmtime::component::Linker;
 
 pub use compiler::{COMPILE_SUBCOMMAND, ChildCompiler, Compilation, CompileArgs, compile_child};
 pub use outcome::SandboxError;
-pub use run::ExecutionReport;
+pub use run::{ExecutionReport, GuestWorkspace};
 
 use crate::discipline::ModuleDigest;
 use state::ExecutionState;

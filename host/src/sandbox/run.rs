@@ -1,5 +1,6 @@
 //! One execution: a fresh store, limits armed, one call, the outcome settled, the store dropped.
 
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -42,7 +43,7 @@ impl Sandbox {
         component: &LoadedComponent,
         call: &Call,
         limits: &ExecutionLimits,
-        workspace: Option<&Path>,
+        workspace: Option<GuestWorkspace<'_>>,
         observer: Box<dyn ExecutionObserver>,
         cancel: &CancelFlag,
     ) -> ExecutionReport {
@@ -60,13 +61,14 @@ impl Sandbox {
         component: &LoadedComponent,
         call: &Call,
         limits: &ExecutionLimits,
-        workspace: Option<&Path>,
+        workspace: Option<GuestWorkspace<'_>>,
         observer: Box<dyn ExecutionObserver>,
         cancel: &CancelFlag,
     ) -> ExecutionReport {
         let started = Instant::now();
         let _ticking = self.ticker.running();
-        let state = match ExecutionState::new(workspace, limits, observer) {
+        let empty_at = workspace.and_then(GuestWorkspace::change_time_if_empty);
+        let state = match ExecutionState::new(workspace.map(|w| w.dir), limits, observer) {
             Ok(state) => state,
             Err(error) => return setup_failure(started, format!("workspace: {error}")),
         };
@@ -78,7 +80,7 @@ impl Sandbox {
             return setup_failure(started, format!("{error:#}"));
         }
         let deadline = started + limits.deadline;
-        let guard = workspace.map(|dir| WorkspaceGuard::new(dir, limits));
+        let guard = workspace.map(|workspace| WorkspaceGuard::new(workspace.dir, limits));
         arm_deadline(&mut store, deadline, cancel.clone(), guard);
         let returned = {
             let invocation = invoke(&mut store, &component.pre, call);
@@ -98,8 +100,11 @@ impl Sandbox {
         let state = store.into_data();
         let result = match returned {
             Invocation::NotInstantiated(error) => Err(instantiation_error(&error, &state, limits)),
-            Invocation::Called(returned) => outcome::settle(returned, &state, limits)
-                .and_then(|output| check_workspace_at_end(workspace, limits).map(|()| output)),
+            Invocation::Called(returned) => {
+                outcome::settle(returned, &state, limits).and_then(|output| {
+                    check_workspace_at_end(workspace, empty_at, limits).map(|()| output)
+                })
+            }
             Invocation::Interrupted(interruption) => {
                 Err(outcome::interrupted(interruption, limits))
             }
@@ -142,6 +147,35 @@ fn arm_deadline(
     });
 }
 
+/// The directory a guest sees as `/`.
+#[derive(Debug, Clone, Copy)]
+pub struct GuestWorkspace<'a> {
+    /// Its path on the host.
+    pub dir: &'a Path,
+    /// Whether the caller knows it holds nothing as the guest starts (a fresh workspace).
+    pub starts_empty: bool,
+}
+
+impl<'a> GuestWorkspace<'a> {
+    /// A directory that may already hold files.
+    pub fn holding_files(dir: &'a Path) -> Self {
+        Self {
+            dir,
+            starts_empty: false,
+        }
+    }
+
+    fn change_time_if_empty(self) -> Option<(i64, i64)> {
+        self.starts_empty.then(|| change_time(self.dir)).flatten()
+    }
+}
+
+/// A directory's change time: it moves whenever an entry is created, removed or renamed in it.
+fn change_time(dir: &Path) -> Option<(i64, i64)> {
+    let metadata = std::fs::symlink_metadata(dir).ok()?;
+    Some((metadata.ctime(), metadata.ctime_nsec()))
+}
+
 /// How often a running guest's workspace is measured. A guest can write past its caps by at
 /// most what it writes in this time (file writes cross the host in calls of at most 4 KiB,
 /// between which the guest's wasm, and so this check, runs).
@@ -182,15 +216,20 @@ fn workspace_caps(limits: &ExecutionLimits) -> TreeCaps {
 }
 
 /// The workspace as the guest left it, measured once more: writes made after the last check
-/// are held to the caps too.
+/// are held to the caps too. A workspace empty at the start whose change time never moved is
+/// still empty: it is not walked (a walk costs more than a whole small execution).
 fn check_workspace_at_end(
-    workspace: Option<&Path>,
+    workspace: Option<GuestWorkspace<'_>>,
+    empty_at: Option<(i64, i64)>,
     limits: &ExecutionLimits,
 ) -> Result<(), SandboxError> {
-    let Some(dir) = workspace else {
+    let Some(workspace) = workspace else {
         return Ok(());
     };
-    usage::measure(dir, workspace_caps(limits))
+    if empty_at.is_some() && change_time(workspace.dir) == empty_at {
+        return Ok(());
+    }
+    usage::measure(workspace.dir, workspace_caps(limits))
         .map(drop)
         .map_err(|overrun| outcome::workspace_limit(overrun, limits))
 }
