@@ -3,8 +3,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::{self, Thread};
-use std::time::Duration;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
@@ -55,7 +54,7 @@ fn pooling(config: &SandboxConfig) -> PoolingAllocationConfig {
 /// Advances the engine's epoch every `tick` while guests run, and sleeps once none has run for
 /// [`IDLE_BEFORE_SLEEP`]: an idle server is not woken 200 times a second.
 pub(super) struct EpochTicker {
-    running: AtomicUsize,
+    running: Arc<AtomicUsize>,
     thread: Thread,
 }
 
@@ -64,22 +63,15 @@ pub(super) struct Running<'a>(&'a EpochTicker);
 
 impl EpochTicker {
     /// Starts the ticker thread; it ends when the engine is dropped.
-    pub(super) fn start(engine: Weak<Engine>, tick: Duration) -> std::io::Result<Arc<Self>> {
-        let (started, ticker) = std::sync::mpsc::channel::<Arc<Self>>();
+    pub(super) fn start(engine: Weak<Engine>, tick: Duration) -> std::io::Result<Self> {
+        let running = Arc::new(AtomicUsize::new(0));
+        let counted = running.clone();
         let thread = thread::Builder::new()
             .name("epoch-ticker".into())
-            .spawn(move || {
-                let Ok(ticker) = ticker.recv() else { return };
-                tick_while_running(&engine, &ticker, tick);
-            })?;
-        let ticker = Arc::new(Self {
-            running: AtomicUsize::new(0),
-            thread: thread.thread().clone(),
-        });
-        started
-            .send(ticker.clone())
-            .map_err(|_| std::io::Error::other("the epoch ticker did not start"))?;
-        Ok(ticker)
+            .spawn(move || tick_while_running(&engine, &counted, tick))?
+            .thread()
+            .clone();
+        Ok(Self { running, thread })
     }
 
     /// Marks a guest as running until the returned guard is dropped.
@@ -97,10 +89,10 @@ impl Drop for Running<'_> {
     }
 }
 
-fn tick_while_running(engine: &Weak<Engine>, ticker: &EpochTicker, tick: Duration) {
+fn tick_while_running(engine: &Weak<Engine>, running: &AtomicUsize, tick: Duration) {
     let mut idle_since = Instant::now();
     loop {
-        if ticker.running.load(Ordering::Acquire) > 0 {
+        if running.load(Ordering::Acquire) > 0 {
             idle_since = Instant::now();
         } else if idle_since.elapsed() >= IDLE_BEFORE_SLEEP {
             // An unpark that came before this park makes it return at once: no wake-up is lost.

@@ -50,7 +50,7 @@ pub struct SandboxConfig {
 /// Compiles components and runs calls on them.
 pub struct Sandbox {
     engine: Arc<Engine>,
-    ticker: Arc<engine::EpochTicker>,
+    ticker: engine::EpochTicker,
     linker: Linker<ExecutionState>,
     cache: cache::ArtifactCache,
     config: SandboxConfig,
