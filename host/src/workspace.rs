@@ -8,14 +8,13 @@
 //! no execution ever sees what another one wrote. Every removal goes through `Disposal`: no
 //! tree a guest wrote can crash the janitor, and one it cannot remove is quarantined.
 
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::{fs, io, thread};
 
-use crate::files::Disposal;
+use crate::files::{Disposal, change_time};
 
 /// A pool of ready workspace directories under one root that it owns.
 pub struct WorkspacePool {
@@ -39,6 +38,11 @@ impl Workspace {
     /// The directory's path on the host.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Its change time when it was handed out, empty.
+    pub fn change_time(&self) -> (i64, i64) {
+        self.changed
     }
 }
 
@@ -177,11 +181,6 @@ fn janitor_loop(
         let Some(pool) = pool.upgrade() else { return };
         pool.top_up();
     }
-}
-
-fn change_time(path: &Path) -> io::Result<(i64, i64)> {
-    let metadata = fs::symlink_metadata(path)?;
-    Ok((metadata.ctime(), metadata.ctime_nsec()))
 }
 
 /// Untouched: still an empty directory whose change time never moved (any entry created,

@@ -276,7 +276,7 @@ fn sandbox_alone(sellar1: &Path, scratch: &Path) -> anyhow::Result<()> {
                 &limits,
                 workspace.as_ref().map(|w| GuestWorkspace {
                     dir: w.path(),
-                    starts_empty: true,
+                    empty_since: Some(w.change_time()),
                 }),
                 Box::new(IgnoreProgress),
                 &CancelFlag::default(),

@@ -308,17 +308,22 @@ fn run_in_workspace(
     };
     let prepared = prepare_workspace(&dir, own.is_some(), &request.files);
     let report = match prepared {
-        Ok(()) => Some(sandbox.run(
-            &request.process.component,
-            &request.call(),
-            &request.limits,
-            Some(GuestWorkspace {
-                dir: &dir,
-                starts_empty: pooled.is_some() && request.files.is_empty(),
-            }),
-            observer,
-            cancel,
-        )),
+        Ok(()) => Some(
+            sandbox.run(
+                &request.process.component,
+                &request.call(),
+                &request.limits,
+                Some(GuestWorkspace {
+                    dir: &dir,
+                    empty_since: pooled
+                        .as_ref()
+                        .filter(|_| request.files.is_empty())
+                        .map(|workspace| workspace.change_time()),
+                }),
+                observer,
+                cancel,
+            ),
+        ),
         Err(error) => {
             tracing::error!(%error, dir = %dir.display(), "could not prepare a workspace");
             None

@@ -3,6 +3,7 @@
 mod chunks;
 mod path;
 mod removal;
+mod tree;
 mod uploads;
 pub mod usage;
 
@@ -11,7 +12,6 @@ pub use path::{BadPath, WorkspacePath, open_inside};
 pub use removal::{Disposal, remove_tree};
 pub use uploads::{UploadError, UploadInfo, Uploads, stream_to_file};
 
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use serde::Serialize;
@@ -28,54 +28,36 @@ pub struct FileEntry {
 /// Every regular file under `root` (symbolic links are neither listed nor followed), with its
 /// apparent size: what clients are shown.
 pub fn list_tree(root: &Path) -> Vec<FileEntry> {
-    let mut files = Vec::new();
-    walk(root, |path, metadata| {
-        if metadata.is_file()
-            && let Ok(relative) = path.strip_prefix(root)
-        {
-            files.push(FileEntry {
+    let mut files: Vec<FileEntry> = tree::walk(root)
+        .flatten()
+        .filter(|entry| entry.metadata.is_file())
+        .filter_map(|entry| {
+            let relative = entry.path.strip_prefix(root).ok()?;
+            Some(FileEntry {
                 path: relative.to_string_lossy().into_owned(),
-                size: metadata.len(),
-            });
-        }
-    });
+                size: entry.metadata.len(),
+            })
+        })
+        .collect();
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
+}
+
+/// A directory's change time (seconds, nanoseconds): it moves whenever an entry is created,
+/// removed or renamed in it, or its own metadata changes.
+pub fn change_time(path: &Path) -> std::io::Result<(i64, i64)> {
+    use std::os::unix::fs::MetadataExt;
+    let metadata = std::fs::symlink_metadata(path)?;
+    Ok((metadata.ctime(), metadata.ctime_nsec()))
 }
 
 /// The disk space everything under `root` takes, in bytes: blocks actually allocated, so a
 /// sparse file counts for what it holds, not for its apparent length, and directories and
 /// links count too. What storage is accounted by.
 pub fn disk_usage(root: &Path) -> u64 {
-    let mut bytes = 0u64;
-    walk(root, |_, metadata| {
-        bytes = bytes.saturating_add(metadata.blocks().saturating_mul(BLOCK_BYTES));
-    });
-    bytes
-}
-
-/// The unit of `MetadataExt::blocks`, whatever the file system's own block size.
-const BLOCK_BYTES: u64 = 512;
-
-/// Visits every entry under `root` (not `root` itself) with its metadata, iteratively, without
-/// following symbolic links; unreadable entries are skipped.
-fn walk(root: &Path, mut visit: impl FnMut(&Path, &std::fs::Metadata)) {
-    let mut pending = vec![root.to_owned()];
-    while let Some(dir) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let Ok(metadata) = std::fs::symlink_metadata(&path) else {
-                continue;
-            };
-            visit(&path, &metadata);
-            if metadata.is_dir() {
-                pending.push(path);
-            }
-        }
-    }
+    tree::walk(root).flatten().fold(0, |bytes, entry| {
+        bytes.saturating_add(usage::allocated(&entry.metadata))
+    })
 }
 
 #[cfg(test)]

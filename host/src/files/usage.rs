@@ -3,7 +3,7 @@
 //! is passed, so measuring a hostile tree costs no more than its caps.
 
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The deepest directory nesting a workspace may hold. Deeper trees are refused (and paths
 /// past it would soon outgrow what the host's path-based calls accept).
@@ -42,37 +42,31 @@ pub enum Overrun {
 /// while it is walked are skipped; a missing root holds nothing.
 pub fn measure(root: &Path, caps: TreeCaps) -> Result<TreeUsage, Overrun> {
     let mut usage = TreeUsage::default();
-    let mut pending: Vec<(PathBuf, usize)> = vec![(root.to_owned(), 0)];
-    while let Some((dir, depth)) = pending.pop() {
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
+    for entry in super::tree::walk(root) {
+        let entry = match entry {
+            Ok(entry) => entry,
             Err(error) if is_too_long(&error) => return Err(Overrun::Depth),
             Err(_) => continue,
         };
-        for entry in entries.flatten() {
-            // `DirEntry::metadata` does not follow symbolic links.
-            let Ok(metadata) = entry.metadata() else {
-                continue;
-            };
-            usage.entries += 1;
-            usage.bytes = usage
-                .bytes
-                .saturating_add(metadata.blocks().saturating_mul(512));
-            if usage.entries > caps.entries {
-                return Err(Overrun::Entries);
-            }
-            if usage.bytes > caps.bytes {
-                return Err(Overrun::Bytes);
-            }
-            if metadata.is_dir() {
-                if depth + 1 >= MAX_DEPTH {
-                    return Err(Overrun::Depth);
-                }
-                pending.push((entry.path(), depth + 1));
-            }
+        usage.entries += 1;
+        usage.bytes = usage.bytes.saturating_add(allocated(&entry.metadata));
+        if usage.entries > caps.entries {
+            return Err(Overrun::Entries);
+        }
+        if usage.bytes > caps.bytes {
+            return Err(Overrun::Bytes);
+        }
+        if entry.metadata.is_dir() && entry.depth >= MAX_DEPTH {
+            return Err(Overrun::Depth);
         }
     }
     Ok(usage)
+}
+
+/// The disk bytes allocated to one entry (`blocks` counts in units of 512 bytes, whatever the
+/// file system's own block size).
+pub(super) fn allocated(metadata: &std::fs::Metadata) -> u64 {
+    metadata.blocks().saturating_mul(512)
 }
 
 fn is_too_long(error: &std::io::Error) -> bool {

@@ -1,6 +1,5 @@
 //! One execution: a fresh store, limits armed, one call, the outcome settled, the store dropped.
 
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -13,6 +12,7 @@ use super::{
     Call, CallOutput, CancelFlag, ExecutionObserver, GuestDescription, GuestLogLine,
     LoadedComponent, Sandbox,
 };
+use crate::files::change_time;
 use crate::files::usage::{self, Overrun, TreeCaps};
 use crate::limits::ExecutionLimits;
 
@@ -67,7 +67,6 @@ impl Sandbox {
     ) -> ExecutionReport {
         let started = Instant::now();
         let _ticking = self.ticker.running();
-        let empty_at = workspace.and_then(GuestWorkspace::change_time_if_empty);
         let state = match ExecutionState::new(workspace.map(|w| w.dir), limits, observer) {
             Ok(state) => state,
             Err(error) => return setup_failure(started, format!("workspace: {error}")),
@@ -100,11 +99,8 @@ impl Sandbox {
         let state = store.into_data();
         let result = match returned {
             Invocation::NotInstantiated(error) => Err(instantiation_error(&error, &state, limits)),
-            Invocation::Called(returned) => {
-                outcome::settle(returned, &state, limits).and_then(|output| {
-                    check_workspace_at_end(workspace, empty_at, limits).map(|()| output)
-                })
-            }
+            Invocation::Called(returned) => outcome::settle(returned, &state, limits)
+                .and_then(|output| check_workspace_at_end(workspace, limits).map(|()| output)),
             Invocation::Interrupted(interruption) => {
                 Err(outcome::interrupted(interruption, limits))
             }
@@ -152,8 +148,8 @@ fn arm_deadline(
 pub struct GuestWorkspace<'a> {
     /// Its path on the host.
     pub dir: &'a Path,
-    /// Whether the caller knows it holds nothing as the guest starts (a fresh workspace).
-    pub starts_empty: bool,
+    /// Its change time when the caller knew it empty (a fresh workspace), if it did.
+    pub empty_since: Option<(i64, i64)>,
 }
 
 impl<'a> GuestWorkspace<'a> {
@@ -161,19 +157,9 @@ impl<'a> GuestWorkspace<'a> {
     pub fn holding_files(dir: &'a Path) -> Self {
         Self {
             dir,
-            starts_empty: false,
+            empty_since: None,
         }
     }
-
-    fn change_time_if_empty(self) -> Option<(i64, i64)> {
-        self.starts_empty.then(|| change_time(self.dir)).flatten()
-    }
-}
-
-/// A directory's change time: it moves whenever an entry is created, removed or renamed in it.
-fn change_time(dir: &Path) -> Option<(i64, i64)> {
-    let metadata = std::fs::symlink_metadata(dir).ok()?;
-    Some((metadata.ctime(), metadata.ctime_nsec()))
 }
 
 /// How often a running guest's workspace is measured. A guest can write past its caps by at
@@ -216,17 +202,18 @@ fn workspace_caps(limits: &ExecutionLimits) -> TreeCaps {
 }
 
 /// The workspace as the guest left it, measured once more: writes made after the last check
-/// are held to the caps too. A workspace empty at the start whose change time never moved is
+/// are held to the caps too. A workspace known empty whose change time never moved since is
 /// still empty: it is not walked (a walk costs more than a whole small execution).
 fn check_workspace_at_end(
     workspace: Option<GuestWorkspace<'_>>,
-    empty_at: Option<(i64, i64)>,
     limits: &ExecutionLimits,
 ) -> Result<(), SandboxError> {
     let Some(workspace) = workspace else {
         return Ok(());
     };
-    if empty_at.is_some() && change_time(workspace.dir) == empty_at {
+    if let Some(empty_since) = workspace.empty_since
+        && change_time(workspace.dir).is_ok_and(|now| now == empty_since)
+    {
         return Ok(());
     }
     usage::measure(workspace.dir, workspace_caps(limits))
