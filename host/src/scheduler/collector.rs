@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::allowances::allowances;
 use crate::files::{Disposal, Uploads};
 use crate::quotas::Quotas;
-use crate::store::{JobId, JobStore, StoreError, now_micros};
+use crate::store::{JobId, JobStore, now_micros};
 
 /// When and how much to collect.
 #[derive(Debug, Clone)]
@@ -69,17 +69,16 @@ pub async fn collect(
     disposal: &Disposal,
 ) {
     let age = i64::try_from(retention.max_age.as_micros()).unwrap_or(i64::MAX);
+    // Whatever expired is removed, even when another part of the collection failed: an
+    // expired job is never looked at again, so its directory would stay for good.
     let by_age = store
         .expire_finished_before(now_micros().saturating_sub(age))
-        .await;
+        .await
+        .unwrap_or_else(|error| {
+            tracing::error!(%error, "expiring results by age failed");
+            Vec::new()
+        });
     let by_size = expire_to_allowances(store, retention).await;
-    let (by_age, by_size) = match (by_age, by_size) {
-        (Ok(by_age), Ok(by_size)) => (by_age, by_size),
-        (Err(error), _) | (_, Err(error)) => {
-            tracing::error!(%error, "garbage collection failed");
-            return;
-        }
-    };
     if by_age.is_empty() && by_size.is_empty() {
         return;
     }
@@ -102,16 +101,23 @@ pub async fn collect(
     .await;
 }
 
-/// Expires, user by user, the oldest results of each user keeping more than their allowance.
-async fn expire_to_allowances(
-    store: &JobStore,
-    retention: &Retention,
-) -> Result<Vec<JobId>, StoreError> {
-    let usage = store.stored_bytes_by_owner().await?;
+/// Expires, user by user, the oldest results of each user keeping more than their allowance;
+/// one user's failure is logged and the others go on.
+async fn expire_to_allowances(store: &JobStore, retention: &Retention) -> Vec<JobId> {
+    let usage = match store.stored_bytes_by_owner().await {
+        Ok(usage) => usage,
+        Err(error) => {
+            tracing::error!(%error, "reading the storage kept failed");
+            return Vec::new();
+        }
+    };
     let quota_of = |owner: &str| retention.quotas.of(owner).max_workspace_bytes;
     let mut expired = Vec::new();
     for (owner, allowed) in allowances(&usage, quota_of, retention.max_bytes) {
-        expired.extend(store.expire_oldest_to_fit(Some(&owner), allowed).await?);
+        match store.expire_oldest_to_fit(&owner, allowed).await {
+            Ok(ids) => expired.extend(ids),
+            Err(error) => tracing::error!(%error, owner, "expiring results to fit failed"),
+        }
     }
-    Ok(expired)
+    expired
 }

@@ -274,12 +274,6 @@ impl SqliteStore {
         ids_of(&rows)
     }
 
-    /// Expires the oldest finished jobs, whoever owns them, until the results kept take at
-    /// most `cap` bytes. Returns the jobs that expired.
-    pub async fn expire_to_fit(&self, cap: u64) -> Result<Vec<JobId>, StoreError> {
-        self.expire_oldest_to_fit(None, cap).await
-    }
-
     /// At start: jobs left running by a dead process go back to the queue, or fail once they
     /// have been attempted `max_attempts` times.
     pub async fn recover(&self, max_attempts: u32) -> Result<Recovery, StoreError> {
@@ -549,7 +543,10 @@ mod tests {
         let (_dir, store) = store().await;
         let ids = finished_jobs(&store, 5, 100).await;
         // 5 × 100 bytes kept; a cap of 250 must free 250: the three oldest.
-        let mut freed = store.expire_to_fit(250).await.expect("expire");
+        let mut freed = store
+            .expire_oldest_to_fit("alice", 250)
+            .await
+            .expect("expire");
         freed.sort();
         let mut oldest = ids[..3].to_vec();
         oldest.sort();
@@ -558,9 +555,19 @@ mod tests {
             expired(&store, &ids).await,
             vec![true, true, true, false, false]
         );
-        let again = store.expire_to_fit(250).await.expect("again");
+        let again = store
+            .expire_oldest_to_fit("alice", 250)
+            .await
+            .expect("again");
         assert!(again.is_empty(), "under the cap, nothing more");
-        assert_eq!(store.expire_to_fit(0).await.expect("all").len(), 2);
+        assert_eq!(
+            store
+                .expire_oldest_to_fit("alice", 0)
+                .await
+                .expect("all")
+                .len(),
+            2
+        );
     }
 
     #[tokio::test]
@@ -578,7 +585,10 @@ mod tests {
         };
         store.finish(&[outcome]).await.expect("finish");
         assert_eq!(
-            store.expire_to_fit(5_000).await.expect("expire"),
+            store
+                .expire_oldest_to_fit("alice", 5_000)
+                .await
+                .expect("expire"),
             vec![big.id]
         );
     }

@@ -28,34 +28,26 @@ impl JobStore {
             .collect()
     }
 
-    /// Expires the oldest finished jobs — of `owner` only, or of everyone when `None` — until
-    /// their results take at most `cap` bytes. Returns the jobs that expired.
+    /// Expires the oldest finished jobs of `owner` until their results take at most `cap`
+    /// bytes, in one statement. Returns the jobs that expired.
     pub async fn expire_oldest_to_fit(
         &self,
-        owner: Option<&str>,
+        owner: &str,
         cap: u64,
     ) -> Result<Vec<JobId>, StoreError> {
-        let kept: i64 = sqlx::query_scalar(&format!(
-            "SELECT COALESCE(SUM(result_bytes), 0) FROM jobs WHERE {KEPT} \
-             AND (?1 IS NULL OR owner = ?1)"
-        ))
-        .bind(owner)
-        .fetch_one(self.pool())
-        .await?;
-        let excess = kept.saturating_sub(i64::try_from(cap).unwrap_or(i64::MAX));
-        if excess <= 0 {
-            return Ok(Vec::new());
-        }
-        // The oldest jobs whose results, added up from the oldest, first reach the excess.
+        // The oldest jobs whose results, added up from the oldest, first reach what the owner
+        // keeps beyond `cap` (none when within it).
         let rows = sqlx::query(&format!(
             "UPDATE jobs SET {EXPIRE} WHERE seq IN (\
                SELECT seq FROM (\
-                 SELECT seq, result_bytes, SUM(result_bytes) OVER (ORDER BY finished_at, seq) AS freed \
-                 FROM jobs WHERE {KEPT} AND (?3 IS NULL OR owner = ?3)) \
-               WHERE freed - result_bytes < ?2) RETURNING id"
+                 SELECT seq, result_bytes, \
+                        SUM(result_bytes) OVER (ORDER BY finished_at, seq) AS freed, \
+                        SUM(result_bytes) OVER () AS kept \
+                 FROM jobs WHERE {KEPT} AND owner = ?3) \
+               WHERE freed - result_bytes < kept - ?2) RETURNING id"
         ))
         .bind(now_micros())
-        .bind(excess)
+        .bind(i64::try_from(cap).unwrap_or(i64::MAX))
         .bind(owner)
         .fetch_all(self.writer())
         .await?;
@@ -124,7 +116,7 @@ mod tests {
         usage.sort();
         assert_eq!(usage, vec![("alice".into(), 3000), ("bob".into(), 100)]);
         let mut expired = store
-            .expire_oldest_to_fit(Some("alice"), 1500)
+            .expire_oldest_to_fit("alice", 1500)
             .await
             .expect("expire");
         expired.sort();
@@ -133,7 +125,8 @@ mod tests {
         assert_eq!(expired, oldest, "alice's two oldest");
         assert!(!is_expired(&store, alices[2]).await);
         assert!(!is_expired(&store, bobs).await, "bob's older job stays");
-        let everyone = store.expire_oldest_to_fit(None, 0).await.expect("all");
+        let mut everyone = store.expire_oldest_to_fit("alice", 0).await.expect("all");
+        everyone.extend(store.expire_oldest_to_fit("bob", 0).await.expect("all"));
         assert_eq!(everyone.len(), 2);
     }
 }
