@@ -246,7 +246,9 @@ async fn the_deadline_stops_an_infinite_loop_when_fuel_is_off() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_guest_asleep_in_a_host_call_is_stopped_by_cancellation() {
     let app = spawn_app_with(&["adversary", "sellar1"], |config| {
+        // One guest thread in all: the synchronous call below needs the sleeper's.
         config.execution.concurrency = 1;
+        config.execution.sync_reserved = 0;
         config.limits.default.deadline = std::time::Duration::from_secs(3600);
     })
     .await;
