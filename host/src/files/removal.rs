@@ -6,6 +6,8 @@ use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, Stat};
@@ -134,12 +136,19 @@ fn same_directory(a: &Stat, b: &Stat) -> bool {
 #[derive(Debug, Clone)]
 pub struct Disposal {
     quarantine: PathBuf,
+    /// Trees in the quarantine: those found there at creation, and those moved there since.
+    quarantined: Arc<AtomicUsize>,
 }
 
 impl Disposal {
-    /// Quarantines what it cannot remove in `quarantine` (created when first needed).
+    /// Quarantines what it cannot remove in `quarantine` (created when first needed); counts
+    /// the trees earlier runs left there.
     pub fn new(quarantine: PathBuf) -> Self {
-        Self { quarantine }
+        let found = std::fs::read_dir(&quarantine).map_or(0, |entries| entries.count());
+        Self {
+            quarantine,
+            quarantined: Arc::new(AtomicUsize::new(found)),
+        }
     }
 
     /// The quarantine directory.
@@ -169,9 +178,10 @@ impl Disposal {
         }
     }
 
-    /// How many trees wait in the quarantine for an operator.
+    /// How many trees were in the quarantine at start, plus those moved there since (an
+    /// operator's clean-up shows at the next start): read without touching the disk.
     pub fn quarantined(&self) -> usize {
-        std::fs::read_dir(&self.quarantine).map_or(0, |entries| entries.count())
+        self.quarantined.load(Ordering::Relaxed)
     }
 
     fn move_to_quarantine(&self, path: &Path) -> io::Result<PathBuf> {
@@ -188,6 +198,7 @@ impl Disposal {
             std::process::id()
         ));
         std::fs::rename(path, &place)?;
+        self.quarantined.fetch_add(1, Ordering::Relaxed);
         Ok(place)
     }
 }
