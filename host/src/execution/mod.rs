@@ -306,7 +306,7 @@ fn run_in_workspace(
         (None, Some(workspace)) => workspace.path().to_owned(),
         (None, None) => return setup_failed("no workspace".into()),
     };
-    let prepared = prepare_workspace(&dir, own.is_some(), &request.files);
+    let prepared = prepare_workspace(&dir, own.is_some(), &request.files, workspaces.disposal());
     let report = match prepared {
         Ok(()) => Some(
             sandbox.run(
@@ -353,7 +353,12 @@ fn run_in_workspace(
         stdout: String::from_utf8_lossy(&report.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&report.stderr).into_owned(),
         logs: report.logs,
-        workspace_bytes: kept.map_or(0, |dir| disk_usage(&dir)),
+        // Measured by the sandbox when the call returned, unless it was stopped first.
+        workspace_bytes: kept.map_or(0, |dir| {
+            report
+                .workspace
+                .map_or_else(|| disk_usage(&dir), |usage| usage.bytes)
+        }),
     };
     let result = report
         .result
@@ -368,13 +373,16 @@ fn prepare_workspace(
     dir: &Path,
     own: bool,
     files: &[(WorkspacePath, PathBuf)],
+    disposal: &Disposal,
 ) -> std::io::Result<()> {
     if own {
-        match crate::files::remove_tree(dir) {
-            Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
-            _ => {}
+        // What an earlier attempt left goes like any tree a guest wrote; if it could be neither
+        // removed nor quarantined, creating the directory fails rather than reuse it.
+        disposal.dispose(dir);
+        if let Some(parent) = dir.parent() {
+            std::fs::create_dir_all(parent)?;
         }
-        std::fs::create_dir_all(dir)?;
+        std::fs::create_dir(dir)?;
     }
     for (path, source) in files {
         let target = path.under(dir);

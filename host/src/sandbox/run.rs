@@ -13,7 +13,7 @@ use super::{
     LoadedComponent, Sandbox,
 };
 use crate::files::change_time;
-use crate::files::usage::{self, Overrun, TreeCaps};
+use crate::files::usage::{self, Overrun, TreeCaps, TreeUsage};
 use crate::limits::ExecutionLimits;
 
 /// Everything one execution produced.
@@ -31,6 +31,9 @@ pub struct ExecutionReport {
     pub stderr: Vec<u8>,
     /// Lines from the `log` import.
     pub logs: Vec<GuestLogLine>,
+    /// What the workspace held when the guest returned, when it was measured (a successful
+    /// call with a workspace); `None` otherwise.
+    pub workspace: Option<TreeUsage>,
 }
 
 impl Sandbox {
@@ -97,10 +100,15 @@ impl Sandbox {
             .fuel_metering
             .then(|| limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0)));
         let state = store.into_data();
+        let mut measured = None;
         let result = match returned {
             Invocation::NotInstantiated(error) => Err(instantiation_error(&error, &state, limits)),
-            Invocation::Called(returned) => outcome::settle(returned, &state, limits)
-                .and_then(|output| check_workspace_at_end(workspace, limits).map(|()| output)),
+            Invocation::Called(returned) => {
+                outcome::settle(returned, &state, limits).and_then(|output| {
+                    measured = check_workspace_at_end(workspace, limits)?;
+                    Ok(output)
+                })
+            }
             Invocation::Interrupted(interruption) => {
                 Err(outcome::interrupted(interruption, limits))
             }
@@ -113,6 +121,7 @@ impl Sandbox {
             stdout: state.stdout.contents().to_vec(),
             stderr: state.stderr.contents().to_vec(),
             logs: state.logs.into_lines(),
+            workspace: measured,
         }
     }
 }
@@ -203,21 +212,22 @@ fn workspace_caps(limits: &ExecutionLimits) -> TreeCaps {
 
 /// The workspace as the guest left it, measured once more: writes made after the last check
 /// are held to the caps too. A workspace known empty whose change time never moved since is
-/// still empty: it is not walked (a walk costs more than a whole small execution).
+/// still empty: it is not walked (a walk costs more than a whole small execution). What it
+/// holds, for the caller's accounting.
 fn check_workspace_at_end(
     workspace: Option<GuestWorkspace<'_>>,
     limits: &ExecutionLimits,
-) -> Result<(), SandboxError> {
+) -> Result<Option<TreeUsage>, SandboxError> {
     let Some(workspace) = workspace else {
-        return Ok(());
+        return Ok(None);
     };
     if let Some(empty_since) = workspace.empty_since
         && change_time(workspace.dir).is_ok_and(|now| now == empty_since)
     {
-        return Ok(());
+        return Ok(Some(TreeUsage::default()));
     }
     usage::measure(workspace.dir, workspace_caps(limits))
-        .map(drop)
+        .map(Some)
         .map_err(|overrun| outcome::workspace_limit(overrun, limits))
 }
 
@@ -288,6 +298,7 @@ fn setup_failure(started: Instant, message: String) -> ExecutionReport {
         stdout: Vec::new(),
         stderr: Vec::new(),
         logs: Vec::new(),
+        workspace: None,
     }
 }
 
