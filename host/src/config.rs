@@ -74,19 +74,9 @@ pub struct LimitValues {
     #[serde(with = "humantime_serde")]
     pub deadline: Duration,
     /// Disk the workspace of one execution may use (blocks allocated), in bytes.
-    #[serde(default = "default_workspace_bytes")]
     pub workspace_bytes: u64,
     /// Entries (files, directories, links) the workspace of one execution may hold.
-    #[serde(default = "default_workspace_files")]
     pub workspace_files: u64,
-}
-
-fn default_workspace_bytes() -> u64 {
-    LimitsConfig::default().default.workspace_bytes
-}
-
-fn default_workspace_files() -> u64 {
-    LimitsConfig::default().default.workspace_files
 }
 
 /// How the wasm engine is set up.
@@ -587,6 +577,28 @@ mod tests {
         assert_eq!(config.limits.default.fuel, 5);
         assert_eq!(config.limits.default.deadline, Duration::from_secs(2));
         assert_eq!(config.modules_dir, PathBuf::from("elsewhere"));
+    }
+
+    #[test]
+    fn a_limits_table_naming_some_values_keeps_the_built_in_others_of_its_role() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("older.toml");
+        std::fs::write(
+            &file,
+            "[limits.maximum]\nfuel = 10000000000000\nmemory_bytes = 4294967296\ndeadline = \"2h\"\n",
+        )
+        .expect("write");
+        let config = Config::load(Some(&file), serde_json::json!({})).expect("loads");
+        let built_in = LimitsConfig::default();
+        assert_eq!(config.limits.maximum.deadline, Duration::from_secs(7200));
+        assert_eq!(
+            config.limits.maximum.workspace_bytes,
+            built_in.maximum.workspace_bytes
+        );
+        assert_eq!(
+            config.limits.maximum.workspace_files,
+            built_in.maximum.workspace_files
+        );
     }
 
     #[test]
