@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::limits::{ExecutionLimits, LimitPolicy};
+use crate::limits::{ExecutionLimits, LimitPolicy, RequestedLimits};
 use crate::store::RunningCaps;
 
 /// One user's quotas; `None`: no quota (the server's own limits still apply).
@@ -137,27 +137,33 @@ impl QuotaValues {
         }
     }
 
-    /// Refuses a request asking more fuel or memory than the quota (asking less is fine).
-    pub fn check_request(
-        &self,
-        fuel: Option<u64>,
-        memory_bytes: Option<u64>,
-    ) -> Result<(), QuotaExceeded> {
-        if let (Some(asked), Some(max)) = (fuel, self.max_fuel)
-            && asked > max
-        {
-            return Err(QuotaExceeded {
-                quota: "max_fuel",
-                detail: format!("{asked} fuel is more than your quota of {max}"),
-            });
-        }
-        if let (Some(asked), Some(max)) = (memory_bytes, self.max_memory_bytes)
-            && asked > max
-        {
-            return Err(QuotaExceeded {
-                quota: "max_memory_bytes",
-                detail: format!("{asked} bytes of memory is more than your quota of {max}"),
-            });
+    /// Refuses a request asking more fuel, memory or workspace than the quota (asking less is
+    /// fine), naming the quota.
+    pub fn check_request(&self, requested: &RequestedLimits) -> Result<(), QuotaExceeded> {
+        let checks = [
+            ("max_fuel", requested.fuel, self.max_fuel, "fuel"),
+            (
+                "max_memory_bytes",
+                requested.memory_bytes,
+                self.max_memory_bytes,
+                "bytes of memory",
+            ),
+            (
+                "max_workspace_bytes",
+                requested.workspace_bytes,
+                self.max_workspace_bytes,
+                "bytes of workspace",
+            ),
+        ];
+        for (quota, asked, max, what) in checks {
+            if let (Some(asked), Some(max)) = (asked, max)
+                && asked > max
+            {
+                return Err(QuotaExceeded {
+                    quota,
+                    detail: format!("{asked} {what} is more than your quota of {max}"),
+                });
+            }
         }
         Ok(())
     }
@@ -208,14 +214,34 @@ mod tests {
             quota.check_storage(500).map_err(|e| e.quota),
             Err("max_workspace_bytes")
         );
-        assert!(quota.check_request(Some(1000), Some(64)).is_ok());
+        let asking = |fuel, memory_bytes, workspace_bytes| RequestedLimits {
+            fuel,
+            memory_bytes,
+            workspace_bytes,
+            ..RequestedLimits::default()
+        };
+        assert!(
+            quota
+                .check_request(&asking(Some(1000), Some(64), Some(500)))
+                .is_ok()
+        );
         assert_eq!(
-            quota.check_request(Some(1001), None).map_err(|e| e.quota),
+            quota
+                .check_request(&asking(Some(1001), None, None))
+                .map_err(|e| e.quota),
             Err("max_fuel")
         );
         assert_eq!(
-            quota.check_request(None, Some(65)).map_err(|e| e.quota),
+            quota
+                .check_request(&asking(None, Some(65), None))
+                .map_err(|e| e.quota),
             Err("max_memory_bytes")
+        );
+        assert_eq!(
+            quota
+                .check_request(&asking(None, None, Some(501)))
+                .map_err(|e| e.quota),
+            Err("max_workspace_bytes")
         );
     }
 }

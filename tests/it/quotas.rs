@@ -114,6 +114,14 @@ async fn fuel_memory_and_storage_are_capped_per_user() {
         .execute("Sellar1", &asking(5_000_000_000, (32 << 20) + 1))
         .await;
     assert_eq!(quota_of(&memory), "max_memory_bytes");
+    // Past the storage quota (below the server's maximum): the quota is named, not the maximum.
+    let workspace = alice
+        .execute(
+            "Sellar1",
+            &json!({"inputs": {}, "limits": {"workspaceBytes": 2}}),
+        )
+        .await;
+    assert_eq!(quota_of(&workspace), "max_workspace_bytes", "{workspace:?}");
     assert_eq!(
         bob.execute("Sellar1", &asking(6_000_000_000, 64 << 20))
             .await

@@ -180,9 +180,7 @@ impl Common {
         };
         state.limits.resolve(&body.limits).map_err(too_high)?;
         let quota = state.quotas.of(&caller.user);
-        quota
-            .check_request(body.limits.fuel, body.limits.memory_bytes)
-            .map_err(Problem::from)?;
+        quota.check_request(&body.limits).map_err(Problem::from)?;
         let limits = quota
             .narrow(&state.limits)
             .resolve(&body.limits)
