@@ -13,7 +13,9 @@ use crate::discipline::ModuleDigest;
 use crate::sandbox::Provenance;
 
 /// The `*.wasm` files of `dir` (not hidden, not in subdirectories) with their stamps; an error
-/// when the directory, or a file in it, cannot be looked at now (no descriptor left, say).
+/// when the directory cannot be read, or a file in it cannot be looked at for want of a
+/// descriptor or memory. A file that cannot be looked at otherwise (a dangling or looping link,
+/// a refused permission) is not a module, and the others are still read.
 fn wasm_files(dir: &Path) -> std::io::Result<BTreeMap<String, (PathBuf, FileStamp)>> {
     let mut files = BTreeMap::new();
     for entry in std::fs::read_dir(dir)? {
@@ -27,15 +29,23 @@ fn wasm_files(dir: &Path) -> std::io::Result<BTreeMap<String, (PathBuf, FileStam
         // Follows symbolic links: operators may link modules in from elsewhere.
         let metadata = match std::fs::metadata(entry.path()) {
             Ok(metadata) => metadata,
-            // Removed since, or a dangling link: not a module.
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(error) => return Err(error),
+            Err(error) if is_shortage(&error) => return Err(error),
+            Err(_) => continue,
         };
         if metadata.is_file() {
             files.insert(name, (entry.path(), FileStamp::of(&metadata)));
         }
     }
     Ok(files)
+}
+
+/// Whether the system is short of descriptors or memory: a passing state, unlike a file's own
+/// fault.
+fn is_shortage(error: &std::io::Error) -> bool {
+    const ENOMEM: i32 = 12;
+    const ENFILE: i32 = 23;
+    const EMFILE: i32 = 24;
+    matches!(error.raw_os_error(), Some(ENOMEM | ENFILE | EMFILE))
 }
 
 /// The entries of every file now in `dir`: the previous entry when the file looks the same,
@@ -197,4 +207,27 @@ fn in_parallel<T: Sync, R: Send>(
         .into_iter()
         .flatten()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_cannot_be_looked_at_is_skipped_and_the_others_are_read() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("good.wasm"), b"bytes").expect("write");
+        std::os::unix::fs::symlink("loop.wasm", dir.path().join("loop.wasm")).expect("link");
+        std::os::unix::fs::symlink("nowhere", dir.path().join("dangling.wasm")).expect("link");
+        let files = wasm_files(dir.path()).expect("the directory is readable");
+        assert_eq!(files.keys().collect::<Vec<_>>(), ["good.wasm"]);
+    }
+
+    #[test]
+    fn a_shortage_of_descriptors_or_memory_is_told_from_a_files_fault() {
+        assert!(is_shortage(&std::io::Error::from_raw_os_error(24)));
+        assert!(is_shortage(&std::io::Error::from_raw_os_error(12)));
+        assert!(!is_shortage(&std::io::Error::from_raw_os_error(40))); // ELOOP
+        assert!(!is_shortage(&std::io::Error::from_raw_os_error(13))); // EACCES
+    }
 }
