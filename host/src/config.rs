@@ -521,6 +521,7 @@ impl Config {
                     program: program.clone(),
                     timeout: self.sandbox.compile_timeout,
                     memory_bytes: self.sandbox.compile_memory_bytes,
+                    at_once: self.modules.compile_threads,
                 }),
                 None => Compilation::InProcess,
             },

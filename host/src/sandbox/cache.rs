@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-use super::compiler::{self, Compilation};
+use super::compiler::{self, Compilation, Gate};
 use super::{LoadError, Provenance, SandboxConfig};
 use crate::discipline::ModuleDigest;
 
@@ -19,17 +19,28 @@ const CORE_MODULE_PREAMBLE: [u8; 8] = *b"\0asm\x01\x00\x00\x00";
 /// Precompiled artifacts in one directory that only this server writes.
 pub(super) struct ArtifactCache {
     dir: PathBuf,
+    /// Compiling children at once, for every caller of this sandbox.
+    children: Gate,
     /// Differs whenever the engine's settings or version would make an artifact unloadable.
     engine_key: String,
 }
 
 impl ArtifactCache {
-    pub(super) fn open(dir: &Path, engine: &Engine) -> std::io::Result<Self> {
+    pub(super) fn open(
+        dir: &Path,
+        engine: &Engine,
+        config: &SandboxConfig,
+    ) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
+        let children = match &config.compilation {
+            Compilation::Child(child) => child.at_once,
+            Compilation::InProcess => 1,
+        };
         Ok(Self {
             dir: dir.to_owned(),
+            children: Gate::new(children),
             engine_key: format!("{:016x}", hasher.finish()),
         })
     }
@@ -56,6 +67,7 @@ impl ArtifactCache {
         let component = match &config.compilation {
             Compilation::InProcess => compile_in_process(engine, bytes, &path)?,
             Compilation::Child(child) => {
+                let _place = self.children.enter();
                 compiler::compile_in_child(child, config, bytes, &path)?;
                 load_artifact(engine, &path).map_err(|error| {
                     LoadError::CompileFailed(format!("cannot load the compiled artifact: {error}"))

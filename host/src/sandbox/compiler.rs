@@ -6,6 +6,7 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
+use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use rustix::process::{Resource, Rlimit, Signal, setrlimit};
@@ -45,6 +46,48 @@ pub struct ChildCompiler {
     pub timeout: Duration,
     /// The child's data-segment limit (`RLIMIT_DATA`): heap and private writable mappings.
     pub memory_bytes: u64,
+    /// Children compiling at once, whoever asks (rescans and deployments alike).
+    pub at_once: usize,
+}
+
+/// Lets at most a fixed number of holders in at once; the others wait (blocking).
+#[derive(Debug)]
+pub(super) struct Gate {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+/// A place taken in a [`Gate`], given back when dropped.
+pub(super) struct Pass<'a>(&'a Gate);
+
+impl Gate {
+    pub(super) fn new(places: usize) -> Self {
+        Self {
+            free: Mutex::new(places.max(1)),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// Waits for a free place and takes it.
+    pub(super) fn enter(&self) -> Pass<'_> {
+        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        while *free == 0 {
+            free = self
+                .freed
+                .wait(free)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        *free -= 1;
+        Pass(self)
+    }
+}
+
+impl Drop for Pass<'_> {
+    fn drop(&mut self) {
+        let mut free = self.0.free.lock().unwrap_or_else(PoisonError::into_inner);
+        *free += 1;
+        self.0.freed.notify_one();
+    }
 }
 
 /// The arguments of `disciplines __compile`: the engine settings that make an artifact
@@ -257,4 +300,35 @@ fn limit(resource: Resource, value: u64) -> rustix::io::Result<()> {
             maximum: Some(value),
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[test]
+    fn a_gate_lets_no_more_than_its_places_in_at_once() {
+        let gate = Arc::new(Gate::new(2));
+        let inside = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let holders: Vec<_> = (0..8)
+            .map(|_| {
+                let (gate, inside, most) = (gate.clone(), inside.clone(), most.clone());
+                std::thread::spawn(move || {
+                    let _pass = gate.enter();
+                    let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(20));
+                    inside.fetch_sub(1, Ordering::SeqCst);
+                })
+            })
+            .collect();
+        for holder in holders {
+            holder.join().expect("a holder");
+        }
+        assert_eq!(most.load(Ordering::SeqCst), 2);
+    }
 }

@@ -256,7 +256,7 @@ impl Sandbox {
             &mut linker,
             |state| state,
         )?;
-        let cache = cache::ArtifactCache::open(&config.cache_dir, &engine)?;
+        let cache = cache::ArtifactCache::open(&config.cache_dir, &engine, &config)?;
         Ok(Self {
             engine,
             ticker,
