@@ -32,8 +32,6 @@ impl ArtifactCache {
         config: &SandboxConfig,
     ) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
-        let mut hasher = DefaultHasher::new();
-        engine.precompile_compatibility_hash().hash(&mut hasher);
         let children = match &config.compilation {
             Compilation::Child(child) => child.at_once,
             Compilation::InProcess => 1,
@@ -41,7 +39,7 @@ impl ArtifactCache {
         Ok(Self {
             dir: dir.to_owned(),
             children: Gate::new(children),
-            engine_key: format!("{:016x}", hasher.finish()),
+            engine_key: engine_key(engine),
         })
     }
 
@@ -76,6 +74,13 @@ impl ArtifactCache {
         };
         Ok((component, Provenance::Compiled))
     }
+}
+
+/// What differs whenever the engine's settings or version would make an artifact unloadable.
+pub(super) fn engine_key(engine: &Engine) -> String {
+    let mut hasher = DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
 }
 
 /// The component of the artifact at `path`. An artifact that is there but unloadable

@@ -144,6 +144,29 @@ pub(super) fn compile_in_child(
     }
 }
 
+/// The child's arguments that make its engine the parent's ([`child_engine`] reads them).
+fn engine_arguments(config: &SandboxConfig) -> [String; 3] {
+    [
+        format!("--fuel-metering={}", config.fuel_metering),
+        format!("--max-memory-bytes={}", config.max_memory_bytes),
+        format!("--max-wasm-stack-bytes={}", config.max_wasm_stack_bytes),
+    ]
+}
+
+/// The engine a child compiles with: the parent's settings, the smallest pool.
+fn child_engine(args: &CompileArgs) -> wasmtime::Result<wasmtime::Engine> {
+    engine::build_engine(&SandboxConfig {
+        fuel_metering: args.fuel_metering,
+        max_memory_bytes: args.max_memory_bytes,
+        // The child instantiates nothing: the smallest pool.
+        max_live_instances: 1,
+        max_wasm_stack_bytes: args.max_wasm_stack_bytes,
+        epoch_tick: Duration::from_secs(1),
+        cache_dir: PathBuf::new(),
+        compilation: Compilation::InProcess,
+    })
+}
+
 fn spawn(
     compiler: &ChildCompiler,
     config: &SandboxConfig,
@@ -158,12 +181,7 @@ fn spawn(
         .saturating_mul(cores);
     Command::new(&compiler.program)
         .arg(COMPILE_SUBCOMMAND)
-        .arg(format!("--fuel-metering={}", config.fuel_metering))
-        .arg(format!("--max-memory-bytes={}", config.max_memory_bytes))
-        .arg(format!(
-            "--max-wasm-stack-bytes={}",
-            config.max_wasm_stack_bytes
-        ))
+        .args(engine_arguments(config))
         .arg(format!("--memory-bytes={}", compiler.memory_bytes))
         .arg(format!("--cpu-seconds={cpu_seconds}"))
         .arg("--output")
@@ -269,17 +287,8 @@ fn limit_and_compile(args: &CompileArgs) -> Result<(), (u8, String)> {
     std::io::stdin()
         .read_to_end(&mut bytes)
         .map_err(|error| failed(format!("cannot read the module: {error}")))?;
-    let engine = engine::build_engine(&SandboxConfig {
-        fuel_metering: args.fuel_metering,
-        max_memory_bytes: args.max_memory_bytes,
-        // The child instantiates nothing: the smallest pool.
-        max_live_instances: 1,
-        max_wasm_stack_bytes: args.max_wasm_stack_bytes,
-        epoch_tick: Duration::from_secs(1),
-        cache_dir: PathBuf::new(),
-        compilation: Compilation::InProcess,
-    })
-    .map_err(|error| failed(format!("cannot build the engine: {error:#}")))?;
+    let engine = child_engine(args)
+        .map_err(|error| failed(format!("cannot build the engine: {error:#}")))?;
     let artifact = engine.precompile_component(&bytes).map_err(|error| {
         let code = if is_environmental(&error) {
             EXIT_FAILED
@@ -330,5 +339,39 @@ mod tests {
             holder.join().expect("a holder");
         }
         assert_eq!(most.load(Ordering::SeqCst), 2);
+    }
+
+    /// The command line of `disciplines __compile`.
+    #[derive(clap::Parser)]
+    struct Child {
+        #[command(flatten)]
+        args: CompileArgs,
+    }
+
+    #[test]
+    fn the_childs_engine_makes_artifacts_the_parents_engine_accepts() {
+        for fuel_metering in [true, false] {
+            let config = SandboxConfig {
+                fuel_metering,
+                max_memory_bytes: 64 << 20,
+                max_live_instances: 4,
+                max_wasm_stack_bytes: 256 << 10,
+                epoch_tick: Duration::from_millis(5),
+                cache_dir: PathBuf::new(),
+                compilation: Compilation::InProcess,
+            };
+            let bounds = ["--memory-bytes=1", "--cpu-seconds=1", "--output=/x"];
+            let line = std::iter::once("__compile".to_owned())
+                .chain(engine_arguments(&config))
+                .chain(bounds.map(String::from));
+            let child = <Child as clap::Parser>::try_parse_from(line).expect("arguments");
+            let parent = engine::build_engine(&config).expect("the parent's engine");
+            let child = child_engine(&child.args).expect("the child's engine");
+            assert_eq!(
+                super::super::cache::engine_key(&parent),
+                super::super::cache::engine_key(&child),
+                "fuel metering {fuel_metering}"
+            );
+        }
     }
 }
