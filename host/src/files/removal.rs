@@ -20,7 +20,8 @@ const DIRECTORY: OFlags = OFlags::RDONLY
     .union(OFlags::CLOEXEC);
 
 /// Removes `path` and everything under it, never following symbolic links. A missing path
-/// counts as removed. Constant stack and one open directory at a time, whatever the depth.
+/// counts as removed. Constant stack and a constant number of open descriptors (the directory
+/// being emptied, and its listing while it is read), whatever the depth.
 pub fn remove_tree(path: &Path) -> io::Result<()> {
     let removed = match std::fs::symlink_metadata(path) {
         Ok(metadata) if metadata.is_dir() => {
@@ -159,7 +160,12 @@ impl Disposal {
     /// Removes the tree at `path`; one that cannot be removed is quarantined (a warning names
     /// both places), and one that cannot even be moved is logged as an error and left.
     pub fn dispose(&self, path: &Path) {
-        let Err(error) = remove_tree(path) else {
+        self.settle(path, remove_tree(path));
+    }
+
+    /// What follows a removal of `path`: nothing when it succeeded, else the quarantine.
+    fn settle(&self, path: &Path, removed: io::Result<()>) {
+        let Err(error) = removed else {
             return;
         };
         match self.move_to_quarantine(path) {
@@ -286,6 +292,37 @@ mod tests {
         for entry in std::fs::read_dir(disposal.quarantine_dir()).expect("quarantine") {
             set_stuck(&entry.expect("entry").path().join("stuck"), false);
         }
+    }
+
+    #[test]
+    fn a_tree_that_could_not_be_removed_is_moved_to_the_quarantine_and_counted() {
+        let root = tempfile::tempdir().expect("temp dir");
+        let disposal = Disposal::new(root.path().join("quarantine"));
+        let tree = root.path().join("tree");
+        std::fs::create_dir_all(tree.join("inner")).expect("tree");
+        disposal.settle(&tree, Err(io::Error::other("refused")));
+        assert!(!tree.exists(), "the tree left its place");
+        assert_eq!(disposal.quarantined(), 1);
+        let kept = std::fs::read_dir(disposal.quarantine_dir()).expect("quarantine");
+        assert_eq!(kept.count(), 1);
+        assert_eq!(
+            Disposal::new(root.path().join("quarantine")).quarantined(),
+            1,
+            "a later start counts it"
+        );
+    }
+
+    #[test]
+    fn a_tree_that_can_be_neither_removed_nor_moved_stays_and_nothing_breaks() {
+        let root = tempfile::tempdir().expect("temp dir");
+        let not_a_directory = root.path().join("quarantine");
+        std::fs::write(&not_a_directory, b"in the way").expect("a file");
+        let disposal = Disposal::new(not_a_directory);
+        let tree = root.path().join("tree");
+        std::fs::create_dir(&tree).expect("tree");
+        disposal.settle(&tree, Err(io::Error::other("refused")));
+        assert!(tree.exists(), "left where it was");
+        assert_eq!(disposal.quarantined(), 0);
     }
 
     /// Makes a directory unchangeable (read-only, and immutable where this user may say so),
