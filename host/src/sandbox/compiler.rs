@@ -241,17 +241,18 @@ fn settle(
     ]
     .iter()
     .any(|sign| stderr.contains(sign) || stdout.contains(sign));
-    // SIGXCPU, then SIGKILL: the CPU-time backstop.
-    let out_of_time = [Signal::XCPU, Signal::KILL]
-        .iter()
-        .any(|signal| status.signal() == Some(signal.as_raw()));
+    // The parent's own kill at the timeout never reaches here (`wait_or_kill` reports it): a
+    // SIGKILL came from the system, the out-of-memory killer or the CPU-time backstop.
+    let signal = status.signal();
     Err(LoadError::CompileFailed(if out_of_memory {
         format!(
             "compiling needed more than {} bytes of memory (sandbox.compile_memory_bytes)",
             compiler.memory_bytes
         )
-    } else if out_of_time {
+    } else if signal == Some(Signal::XCPU.as_raw()) {
         too_long(compiler)
+    } else if signal == Some(Signal::KILL.as_raw()) {
+        "the system killed the compiler (out of memory, or past its CPU time)".to_owned()
     } else {
         format!("the compiler stopped ({status}): {stdout} {stderr}")
             .trim()
