@@ -99,11 +99,9 @@ fn describe_deadline(config: &mut Config) {
     config.sandbox.describe_deadline = Duration::from_secs(1);
 }
 
-/// Room for a guest to build a 50 MiB description: memory, fuel and time.
+/// A cap above the huge description's size.
 fn room_for_a_huge_description(config: &mut Config) {
-    config.limits.default.memory_bytes = 512 << 20;
-    config.sandbox.describe_fuel = 20_000_000_000;
-    config.sandbox.describe_deadline = Duration::from_secs(60);
+    config.sandbox.max_description_bytes = 4 << 20;
 }
 
 fn tiny_description_cap(config: &mut Config) {
@@ -138,15 +136,15 @@ async fn describe_has_its_own_fuel_deadline_and_size_cap() {
             expect: refused("describe-failed", "deadline of 1000 ms"),
         },
         Case {
-            what: "size, within",
-            module: versioned,
+            what: "size, within (2 MiB under a 4 MiB cap)",
+            module: || built("huge_description"),
             adjust: room_for_a_huge_description,
             expect: Expect::Accepted,
         },
         Case {
-            what: "size, past (50 MiB)",
+            what: "size, past (2 MiB under the default 1 MiB cap)",
             module: || built("huge_description"),
-            adjust: room_for_a_huge_description,
+            adjust: |_| {},
             expect: refused(
                 "describe-failed",
                 "description exceeded the limit of 1048576",
@@ -276,6 +274,34 @@ async fn compiling_is_bounded_in_time_and_memory() {
     .await;
 }
 
+/// Bytes with a component's preamble that are no component.
+fn broken_component() -> Vec<u8> {
+    b"\0asm\x0d\0\x01\0 not a component".to_vec()
+}
+
+fn missing_compiler(config: &mut Config) {
+    config.sandbox.compiler = Some("/nonexistent/disciplines".into());
+}
+
+#[tokio::test]
+async fn what_the_compiler_says_is_told_apart() {
+    run_cases(&[
+        Case {
+            what: "invalid bytes, through the child",
+            module: broken_component,
+            adjust: long_compile_timeout,
+            expect: refused("not-a-component", "not a valid WebAssembly component"),
+        },
+        Case {
+            what: "no compiler to start",
+            module: versioned,
+            adjust: missing_compiler,
+            expect: refused("compile-failed", "cannot start the compiler"),
+        },
+    ])
+    .await;
+}
+
 /// A module too slow to compile is refused at its timeout, while a small one deployed at the
 /// same time is served.
 #[tokio::test]
@@ -284,6 +310,8 @@ async fn a_slow_compilation_is_cut_off_and_delays_no_other_deployment() {
     let modules_dir = tempfile::tempdir().expect("modules dir");
     let mut config = test_config(data_dir.path(), modules_dir.path());
     config.sandbox.compile_timeout = Duration::from_secs(10);
+    // Two compilations at once, whatever this machine's cores.
+    config.modules.compile_threads = 2;
     let app = Arc::new(start(config, data_dir, modules_dir).await);
     let slow = tokio::spawn({
         let app = app.clone();
@@ -291,6 +319,10 @@ async fn a_slow_compilation_is_cut_off_and_delays_no_other_deployment() {
     });
     let small = deploy(&app, versioned()).await;
     assert_eq!(small.status, 201, "{small:?}");
+    assert!(
+        !slow.is_finished(),
+        "the small deployment was served before the slow one's timeout"
+    );
     let slow = slow.await.expect("the slow deployment");
     assert_eq!(slow.problem_slug(), "compile-failed", "{slow:?}");
     let detail = slow.body["detail"].as_str().unwrap_or_default();
@@ -333,7 +365,7 @@ async fn a_slow_rescan_does_not_hold_the_registry() {
 async fn hostile_descriptions_do_not_keep_the_server_from_ready() {
     let app = spawn_app_with(
         &["describe_spins", "huge_description", "versioned_v1"],
-        room_for_a_huge_description,
+        |_| {},
     )
     .await;
     let modules = app.get("/modules").await;
