@@ -343,6 +343,11 @@ pub async fn eventually(
     }
 }
 
+/// The body of an execution of the Adversary's `name` attack, `amount` times.
+pub fn attack(name: &str, amount: f64) -> Value {
+    serde_json::json!({"inputs": {"attack": name, "amount": [amount]}})
+}
+
 /// Reads a reference file of GEMSEO's answers.
 pub fn reference(name: &str) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -7,13 +7,12 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use rustix::fs::{Mode, OFlags};
-use serde_json::json;
 
 use crate::cli::start_server_with;
-use crate::helpers::guest;
+use crate::helpers::{Caller, attack, guest};
 
 /// Deeper than any recursive removal survives on a small stack, as reported in issue 11.
-const DEPTH: f64 = 16_000.0;
+const LEVELS: usize = 16_000;
 
 /// A data directory removed without recursion, even when a failing test leaves a deep tree
 /// in it (`TempDir` alone would overflow the test's stack and hide the failure).
@@ -25,10 +24,12 @@ impl Drop for DataDir {
     }
 }
 
-/// The server binary, stopped when dropped.
+/// The server binary offering the Adversary, stopped when dropped (before its directories go).
 struct Server {
     child: Child,
-    address: String,
+    caller: Caller,
+    data: DataDir,
+    _modules: tempfile::TempDir,
 }
 
 impl Drop for Server {
@@ -39,10 +40,25 @@ impl Drop for Server {
 }
 
 impl Server {
-    fn start(modules: &Path, data: &Path) -> Self {
+    /// Starts a server on a data directory that `plant` prepared first.
+    fn start(plant: impl FnOnce(&Path)) -> Self {
+        let modules = tempfile::tempdir().expect("modules dir");
+        std::fs::copy(guest("adversary"), modules.path().join("adversary.wasm")).expect("copy");
+        let data = DataDir(tempfile::tempdir().expect("data dir"));
+        plant(data.0.path());
         let deadline = [("DISCIPLINES_LIMITS__DEFAULT__DEADLINE", "120s")];
-        let (child, address) = start_server_with(modules, data, &deadline);
-        Self { child, address }
+        let (child, address) = start_server_with(modules.path(), data.0.path(), &deadline);
+        let client = reqwest::Client::new();
+        Self {
+            child,
+            caller: Caller { address, client },
+            data,
+            _modules: modules,
+        }
+    }
+
+    fn data(&self) -> &Path {
+        self.data.0.path()
     }
 
     /// Asserts that the process still runs and answers `/health`.
@@ -52,29 +68,29 @@ impl Server {
             exited.is_none(),
             "the server died after {after}: {exited:?}"
         );
-        let health = reqwest::get(format!("{}/health", self.address)).await;
+        let health = reqwest::get(format!("{}/health", self.caller.address)).await;
         assert!(
             health.is_ok_and(|response| response.status() == 200),
             "the server stopped answering after {after}"
         );
     }
-}
 
-/// Waits (generously) until `gone` holds, checking the server stays up meanwhile.
-async fn wait_until(server: &mut Server, what: &str, gone: impl Fn() -> bool) {
-    let started = Instant::now();
-    while !gone() {
-        server.assert_alive(what).await;
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "{what}: never happened"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    /// Waits (generously) until `gone` holds, checking the server stays up meanwhile.
+    async fn wait_until(&mut self, what: &str, gone: impl Fn() -> bool) {
+        let started = Instant::now();
+        while !gone() {
+            self.assert_alive(what).await;
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "{what}: never happened"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.assert_alive(what).await;
     }
-    server.assert_alive(what).await;
 }
 
-/// Whether any directory directly under `dir` holds the guest's nest ("d").
+/// Whether any directory directly under `dir` holds a nest ("d").
 fn holds_a_nest(dir: &Path) -> bool {
     std::fs::read_dir(dir).is_ok_and(|entries| {
         entries
@@ -83,86 +99,56 @@ fn holds_a_nest(dir: &Path) -> bool {
     })
 }
 
-fn nest_dirs() -> serde_json::Value {
-    json!({"inputs": {"attack": "nest-dirs", "amount": [DEPTH]}})
-}
-
 /// The guest is stopped at the workspace's depth cap, but what it nested by then stays behind
 /// and must go like any other tree.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_guest_nesting_sixteen_thousand_directories_never_stops_the_server() {
-    let modules = tempfile::tempdir().expect("modules dir");
-    let data = DataDir(tempfile::tempdir().expect("data dir"));
-    std::fs::copy(guest("adversary"), modules.path().join("adversary.wasm")).expect("copy");
-    let mut server = Server::start(modules.path(), data.0.path());
-    let client = reqwest::Client::new();
-    let url = format!("{}/processes/Adversary/execution", server.address);
-
-    let executed = client.post(&url).json(&nest_dirs()).send().await;
-    let problem: serde_json::Value = executed.expect("POST").json().await.expect("JSON");
-    assert_eq!(problem["type"], "/problems/workspace-limit", "{problem}");
-    let workspaces = data.0.path().join("workspaces");
-    wait_until(&mut server, "the synchronous workspace's removal", || {
-        !holds_a_nest(&workspaces)
-    })
-    .await;
+async fn a_guest_nesting_directories_past_the_depth_cap_never_stops_the_server() {
+    let mut server = Server::start(|_| {});
+    let executed = server
+        .caller
+        .execute("Adversary", &attack("nest-dirs", LEVELS as f64))
+        .await;
+    assert_eq!(executed.problem_slug(), "workspace-limit", "{executed:?}");
+    let workspaces = server.data().join("workspaces");
+    server
+        .wait_until("the synchronous workspace's removal", || {
+            !holds_a_nest(&workspaces)
+        })
+        .await;
 }
 
 /// A job's kept workspace holding a tree deeper than any path (planted here, as a guest
 /// faster than the depth check could leave one) goes on `DELETE` without stopping the server.
 #[tokio::test(flavor = "multi_thread")]
 async fn deleting_a_job_whose_workspace_is_sixteen_thousand_levels_deep_never_stops_the_server() {
-    let modules = tempfile::tempdir().expect("modules dir");
-    let data = DataDir(tempfile::tempdir().expect("data dir"));
-    std::fs::copy(guest("adversary"), modules.path().join("adversary.wasm")).expect("copy");
-    let mut server = Server::start(modules.path(), data.0.path());
-    let client = reqwest::Client::new();
-    let url = format!("{}/processes/Adversary/execution", server.address);
-    let submitted: serde_json::Value = client
-        .post(&url)
-        .header("prefer", "respond-async")
-        .json(&json!({"inputs": {"attack": "write-files", "amount": [1.0]}}))
-        .send()
-        .await
-        .expect("POST")
-        .json()
-        .await
-        .expect("JSON");
-    let id = submitted["jobID"].as_str().expect("a job id");
-    let job_url = format!("{}/jobs/{id}", server.address);
-    let job: serde_json::Value = client
-        .get(format!("{job_url}?wait=120"))
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON");
+    let mut server = Server::start(|_| {});
+    let id = server
+        .caller
+        .submit_ok("Adversary", &attack("write-files", 1.0))
+        .await;
+    let job = server.caller.wait_for_job(&id).await;
     assert_eq!(job["status"], "successful", "{job}");
-    let job_dir = data.0.path().join("jobs").join(id);
+    let job_dir = server.data().join("jobs").join(&id);
     assert!(job_dir.join("f0").exists(), "the job kept its file");
-    nest(&job_dir, 16_000);
-    let deleted = client.delete(&job_url).send().await.expect("DELETE");
-    assert_eq!(deleted.status(), 200);
-    wait_until(&mut server, "DELETE /jobs/{id}", || !job_dir.exists()).await;
+    nest(&job_dir, LEVELS);
+    let deleted = server.caller.delete(&format!("/jobs/{id}")).await;
+    assert_eq!(deleted.status, 200);
+    server
+        .wait_until("DELETE /jobs/{id}", || !job_dir.exists())
+        .await;
     assert!(
-        !data.0.path().join("quarantine").exists(),
+        !server.data().join("quarantine").exists(),
         "removed, not quarantined"
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_restart_removes_a_deep_tree_left_in_the_workspaces() {
-    let modules = tempfile::tempdir().expect("modules dir");
-    let data = DataDir(tempfile::tempdir().expect("data dir"));
-    std::fs::copy(guest("adversary"), modules.path().join("adversary.wasm")).expect("copy");
-    let leftover = data.0.path().join("workspaces").join("ws-1-0");
-    nest(&leftover, 16_000);
-    let mut server = Server::start(modules.path(), data.0.path());
-    wait_until(&mut server, "the leftover's removal at start", || {
-        !leftover.exists()
-    })
-    .await;
+    let mut server = Server::start(|data| nest(&data.join("workspaces/ws-1-0"), LEVELS));
+    let leftover = server.data().join("workspaces/ws-1-0");
+    server
+        .wait_until("the leftover's removal at start", || !leftover.exists())
+        .await;
 }
 
 /// Creates `dir` with `levels` directories "d" nested in it (each created relative to the

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Caller, TestApp, spawn_app_with};
+use crate::helpers::{Caller, TestApp, attack, spawn_app_with};
 use crate::quotas::{ADMIN_TOKEN, user};
 use host::config::Config;
 use host::quotas::QuotaValues;
@@ -23,10 +23,6 @@ async fn app(alice_quota: QuotaValues, adjust: impl FnOnce(&mut Config)) -> Test
         adjust(config);
     })
     .await
-}
-
-fn attack(name: &str, amount: f64) -> Value {
-    json!({"inputs": {"attack": name, "amount": [amount]}})
 }
 
 /// Runs one job to success and returns its id.
