@@ -308,18 +308,27 @@ fn start_server(
     scratch: &Path,
     name: &str,
 ) -> anyhow::Result<(tokio::runtime::Runtime, std::net::SocketAddr, Config)> {
-    let modules = scratch.join(name).join("modules");
-    std::fs::create_dir_all(&modules)?;
-    std::fs::copy(module, modules.join(module.file_name().unwrap_or_default()))?;
-    let config = Config {
-        listen: "127.0.0.1:0".parse()?,
-        auth: open_auth(),
-        modules_dir: modules,
-        data_dir: scratch.join(name).join("data"),
-        ..Config::default()
-    };
+    let config = bench_config(&[module], scratch, name)?;
     let (server, address) = serve(config.clone())?;
     Ok((server, address, config))
+}
+
+/// The default configuration, open, on a free port, serving copies of `modules`, with its
+/// directories in `scratch/name`.
+fn bench_config(modules: &[&Path], scratch: &Path, name: &str) -> anyhow::Result<Config> {
+    let dir = scratch.join(name).join("modules");
+    std::fs::create_dir_all(&dir)?;
+    for module in modules {
+        anyhow::ensure!(module.exists(), "run `cargo xtask build-guests` first");
+        std::fs::copy(module, dir.join(module.file_name().unwrap_or_default()))?;
+    }
+    Ok(Config {
+        listen: "127.0.0.1:0".parse()?,
+        auth: open_auth(),
+        modules_dir: dir,
+        data_dir: scratch.join(name).join("data"),
+        ..Config::default()
+    })
 }
 
 /// Runs a server on `config` on its own runtime (2 workers), once it is ready.

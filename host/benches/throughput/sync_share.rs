@@ -9,7 +9,7 @@ use hyper::Method;
 
 use host::Config;
 
-use crate::{Stats, dismiss, load, open_auth, request, serve, wait_for_running};
+use crate::{Stats, bench_config, dismiss, load, request, serve, wait_for_running};
 
 /// Jobs queued for the storm: far more than one measurement can run through.
 const STORM_JOBS: usize = 500;
@@ -64,25 +64,9 @@ fn storm_config(
     name: &str,
     sync_reserved: usize,
 ) -> anyhow::Result<Config> {
-    let modules = scratch.join(name).join("modules");
-    std::fs::create_dir_all(&modules)?;
-    for module in [
-        root.join("modules/sellar1.wasm"),
-        root.join("tests/fixtures/built/adversary.wasm"),
-    ] {
-        anyhow::ensure!(module.exists(), "run `cargo xtask build-guests` first");
-        std::fs::copy(
-            &module,
-            modules.join(module.file_name().unwrap_or_default()),
-        )?;
-    }
-    let mut config = Config {
-        listen: "127.0.0.1:0".parse()?,
-        auth: open_auth(),
-        modules_dir: modules,
-        data_dir: scratch.join(name).join("data"),
-        ..Config::default()
-    };
+    let sellar1 = root.join("modules/sellar1.wasm");
+    let adversary = root.join("tests/fixtures/built/adversary.wasm");
+    let mut config = bench_config(&[&sellar1, &adversary], scratch, name)?;
     config.execution.concurrency = 1;
     config.execution.sync_reserved = sync_reserved;
     Ok(config)
@@ -118,8 +102,11 @@ async fn during_storm(address: std::net::SocketAddr) -> anyhow::Result<Stats> {
         None,
     )
     .await?;
+    let queued: serde_json::Value = serde_json::from_str(&queued)?;
     anyhow::ensure!(
-        !queued.contains(r#""jobs":[]"#),
+        queued["jobs"]
+            .as_array()
+            .is_some_and(|jobs| !jobs.is_empty()),
         "the storm ended before the measurement did"
     );
     let document: serde_json::Value = serde_json::from_str(&answer)?;
