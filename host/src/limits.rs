@@ -48,7 +48,9 @@ pub struct RequestedLimits {
     pub workspace_files: Option<u64>,
 }
 
-/// A JSON number that is whole, from 0 to 2⁶⁴ − 1, however it is written.
+/// A JSON number that is whole, from 0 to 2⁶⁴ − 1, however it is written. One written with a
+/// fraction or an exponent is read as a double first: past 2⁵³ it is the nearest double's
+/// value (`1e19` is exact; `9007199254740993.0` reads as …992).
 fn whole_number<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<u64>, D::Error> {
@@ -58,7 +60,8 @@ fn whole_number<'de, D: serde::Deserializer<'de>>(
     let whole = number.as_u64().or_else(|| {
         number
             .as_f64()
-            .filter(|value| value.fract() == 0.0 && (0.0..TWO_TO_THE_64).contains(value))
+            // `u64::MAX as f64` rounds up to 2⁶⁴ exactly: the first value out of range.
+            .filter(|value| value.fract() == 0.0 && (0.0..u64::MAX as f64).contains(value))
             // Whole and in range: the conversion is exact.
             .map(|value| value as u64)
     });
@@ -68,8 +71,6 @@ fn whole_number<'de, D: serde::Deserializer<'de>>(
         ))
     })
 }
-
-const TWO_TO_THE_64: f64 = 18_446_744_073_709_551_616.0;
 
 /// The server's default and maximum limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

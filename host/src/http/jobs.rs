@@ -20,7 +20,7 @@ use crate::scheduler::{JobEvent, results_document};
 use crate::store::{JobFilter, JobId, JobRecord, JobStatus};
 
 /// The longest long-poll a client may ask for.
-pub(super) const MAX_WAIT: Duration = Duration::from_secs(300);
+const MAX_WAIT: Duration = Duration::from_secs(300);
 /// The most jobs in one page.
 const MAX_PAGE: u32 = 1000;
 
