@@ -384,7 +384,7 @@ impl ProblemKind {
             }
             Self::ModuleUnavailable => "The module the job was submitted for is no longer served.",
             Self::Expired => {
-                "The job finished long enough ago (jobs.retention), or results took too much room (jobs.max_result_bytes): its results and logs were removed; its status remains."
+                "The job finished long enough ago (jobs.retention), or its owner's results took too much room (the owner's max_workspace_bytes quota, or more than a fair share of jobs.max_result_bytes): its results and logs were removed; its status remains."
             }
             Self::NotReady => {
                 "The server is still discovering its modules (GET /ready turns 200 when done). Retry after the Retry-After delay."
