@@ -486,8 +486,15 @@ impl Config {
 
     /// Compiles modules in child processes of the running program, which must be the
     /// `disciplines` binary (it answers `__compile`).
+    /// On Linux the program is named by `/proc/self/exe`, which a child resolves to this very
+    /// binary even after an upgrade replaced the file (its artifacts then still load here).
     pub fn compile_with_this_program(&mut self) -> std::io::Result<()> {
-        self.sandbox.compiler = Some(std::env::current_exe()?);
+        let this = Path::new("/proc/self/exe");
+        self.sandbox.compiler = Some(if this.exists() {
+            this.to_owned()
+        } else {
+            std::env::current_exe()?
+        });
         Ok(())
     }
 
