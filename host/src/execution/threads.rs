@@ -4,18 +4,19 @@
 //! Two lanes share the threads. Synchronous work (a client waits on it) may run on every
 //! thread and is taken before any queued job; jobs run only on the shared threads, so the
 //! reserved threads stay free for synchronous work however many jobs are queued, and jobs
-//! keep every shared thread when no synchronous call comes.
+//! keep every shared thread when no synchronous call comes. A reserved thread is woken only
+//! when no shared thread is looking for work: while one is, synchronous calls never bounce
+//! between threads (on two cores that cost a fifth of the rate of synchronous calls).
 //!
 //! A thread that finishes a task looks for the next one for a short while before it sleeps:
 //! under load it never sleeps, which saves two context switches per execution compared with
 //! waking a pooled thread for each one.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
-
-use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 /// How long an idle guest thread keeps looking for work before it sleeps.
 const SPIN_BEFORE_SLEEP: Duration = Duration::from_micros(50);
@@ -31,91 +32,179 @@ pub(super) enum Lane {
     Job,
 }
 
+/// Which tasks a thread may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Synchronous tasks first, then jobs.
+    Shared,
+    /// Synchronous tasks only.
+    Reserved,
+}
+
 /// `shared` threads for both lanes, `reserved` threads for synchronous work only, and a queue
 /// of at most `queue` waiting tasks per lane.
 pub(super) struct GuestThreads {
-    sync: Sender<Task>,
-    jobs: Sender<Task>,
-    busy: Arc<AtomicUsize>,
+    pool: Arc<Pool>,
 }
 
 /// The queue is full: every thread the task may use is busy and `queue` tasks already wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct QueueFull;
 
-/// The queues a thread takes its tasks from: synchronous first, then jobs if it may run them.
-struct Lanes {
-    sync: Receiver<Task>,
-    jobs: Option<Receiver<Task>>,
+/// What the threads share: the queues, who is looking for work, and a bell for each kind.
+struct Pool {
+    queues: Mutex<Queues>,
+    shared_bell: Condvar,
+    reserved_bell: Condvar,
+    /// Tasks waiting in each lane, readable without the lock (for spinning threads).
+    waiting_sync: AtomicUsize,
+    waiting_jobs: AtomicUsize,
+    busy: AtomicUsize,
+    capacity: usize,
+    closed: AtomicBool,
+}
+
+/// The waiting tasks, and how many threads of each kind look for work (spinning or asleep):
+/// a thread counts as looking until it takes a task, under this lock, so a task queued while
+/// one looks is always taken by it.
+#[derive(Default)]
+struct Queues {
+    sync: VecDeque<Task>,
+    jobs: VecDeque<Task>,
+    looking_shared: usize,
+    looking_reserved: usize,
 }
 
 impl GuestThreads {
     pub(super) fn start(shared: usize, reserved: usize, queue: usize) -> std::io::Result<Self> {
-        let (sync, sync_waiting) = crossbeam_channel::bounded::<Task>(queue);
-        let (jobs, jobs_waiting) = crossbeam_channel::bounded::<Task>(queue);
-        let busy = Arc::new(AtomicUsize::new(0));
-        let lanes = |jobs: Option<&Receiver<Task>>| Lanes {
-            sync: sync_waiting.clone(),
-            jobs: jobs.cloned(),
-        };
+        let pool = Arc::new(Pool {
+            queues: Mutex::default(),
+            shared_bell: Condvar::new(),
+            reserved_bell: Condvar::new(),
+            waiting_sync: AtomicUsize::new(0),
+            waiting_jobs: AtomicUsize::new(0),
+            busy: AtomicUsize::new(0),
+            capacity: queue,
+            closed: AtomicBool::new(false),
+        });
         for index in 0..shared.max(1) {
-            spawn(format!("guest-{index}"), lanes(Some(&jobs_waiting)), &busy)?;
+            spawn(format!("guest-{index}"), Kind::Shared, &pool)?;
         }
         for index in 0..reserved {
-            spawn(format!("guest-sync-{index}"), lanes(None), &busy)?;
+            spawn(format!("guest-sync-{index}"), Kind::Reserved, &pool)?;
         }
-        Ok(Self { sync, jobs, busy })
+        Ok(Self { pool })
     }
 
     /// How many tasks run now, and how many wait.
     pub(super) fn load(&self) -> (usize, usize) {
-        let waiting = self.sync.len() + self.jobs.len();
-        (self.busy.load(Ordering::Relaxed), waiting)
+        let pool = &self.pool;
+        let waiting =
+            pool.waiting_sync.load(Ordering::Relaxed) + pool.waiting_jobs.load(Ordering::Relaxed);
+        (pool.busy.load(Ordering::Relaxed), waiting)
     }
 
-    /// Queues `task` in its lane, or refuses it at once when that lane's queue is full.
+    /// Queues `task` in its lane, or refuses it at once when that lane's queue is full; wakes
+    /// a thread that may take it (a shared one first).
     pub(super) fn submit(&self, lane: Lane, task: Task) -> Result<(), QueueFull> {
-        let queue = match lane {
-            Lane::Sync => &self.sync,
-            Lane::Job => &self.jobs,
+        let pool = &self.pool;
+        let mut queues = pool.lock();
+        let (queue, waiting) = match lane {
+            Lane::Sync => (&mut queues.sync, &pool.waiting_sync),
+            Lane::Job => (&mut queues.jobs, &pool.waiting_jobs),
         };
-        queue.try_send(task).map_err(|error| match error {
-            TrySendError::Full(_) | TrySendError::Disconnected(_) => QueueFull,
-        })
+        if queue.len() >= pool.capacity {
+            return Err(QueueFull);
+        }
+        queue.push_back(task);
+        waiting.fetch_add(1, Ordering::Relaxed);
+        if queues.looking_shared > 0 {
+            pool.shared_bell.notify_one();
+        } else if lane == Lane::Sync && queues.looking_reserved > 0 {
+            pool.reserved_bell.notify_one();
+        }
+        Ok(())
     }
 }
 
-fn spawn(name: String, lanes: Lanes, busy: &Arc<AtomicUsize>) -> std::io::Result<()> {
-    let busy = busy.clone();
+impl Drop for GuestThreads {
+    /// The threads run what is queued, then end.
+    fn drop(&mut self) {
+        let _queues = self.pool.lock();
+        self.pool.closed.store(true, Ordering::Relaxed);
+        self.pool.shared_bell.notify_all();
+        self.pool.reserved_bell.notify_all();
+    }
+}
+
+fn spawn(name: String, kind: Kind, pool: &Arc<Pool>) -> std::io::Result<()> {
+    let pool = pool.clone();
     thread::Builder::new()
         .name(name)
-        .spawn(move || work(&lanes, &busy))
+        .spawn(move || work(&pool, kind))
         .map(drop)
 }
 
-/// Runs tasks until every sender is gone.
-fn work(lanes: &Lanes, busy: &AtomicUsize) {
-    while let Some(task) = lanes.next_soon().or_else(|| lanes.wait()) {
-        busy.fetch_add(1, Ordering::Relaxed);
+/// Runs tasks until the pool is closed and nothing is left for this thread.
+fn work(pool: &Pool, kind: Kind) {
+    loop {
+        pool.start_looking(kind);
+        let Some(task) = pool.next_soon(kind).or_else(|| pool.wait(kind)) else {
+            return;
+        };
+        pool.busy.fetch_add(1, Ordering::Relaxed);
         task();
-        busy.fetch_sub(1, Ordering::Relaxed);
+        pool.busy.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
-impl Lanes {
-    /// A waiting task, synchronous ones first.
-    fn try_next(&self) -> Option<Task> {
-        self.sync
-            .try_recv()
-            .ok()
-            .or_else(|| self.jobs.as_ref().and_then(|jobs| jobs.try_recv().ok()))
+impl Pool {
+    fn lock(&self) -> MutexGuard<'_, Queues> {
+        self.queues.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn start_looking(&self, kind: Kind) {
+        let mut queues = self.lock();
+        match kind {
+            Kind::Shared => queues.looking_shared += 1,
+            Kind::Reserved => queues.looking_reserved += 1,
+        }
+    }
+
+    /// Whether a task this kind may take is waiting (without the lock: a hint).
+    fn has_work_for(&self, kind: Kind) -> bool {
+        self.waiting_sync.load(Ordering::Relaxed) > 0
+            || (kind == Kind::Shared && self.waiting_jobs.load(Ordering::Relaxed) > 0)
+    }
+
+    /// Takes a task this kind may run (synchronous first) and stops looking; under the lock.
+    fn take(&self, queues: &mut Queues, kind: Kind) -> Option<Task> {
+        let task = match queues.sync.pop_front() {
+            Some(task) => {
+                self.waiting_sync.fetch_sub(1, Ordering::Relaxed);
+                task
+            }
+            None if kind == Kind::Shared => {
+                let task = queues.jobs.pop_front()?;
+                self.waiting_jobs.fetch_sub(1, Ordering::Relaxed);
+                task
+            }
+            None => return None,
+        };
+        match kind {
+            Kind::Shared => queues.looking_shared -= 1,
+            Kind::Reserved => queues.looking_reserved -= 1,
+        }
+        Some(task)
     }
 
     /// The next task if one arrives within [`SPIN_BEFORE_SLEEP`].
-    fn next_soon(&self) -> Option<Task> {
+    fn next_soon(&self, kind: Kind) -> Option<Task> {
         let started = Instant::now();
         loop {
-            if let Some(task) = self.try_next() {
+            if self.has_work_for(kind)
+                && let Some(task) = self.take(&mut self.lock(), kind)
+            {
                 return Some(task);
             }
             if started.elapsed() >= SPIN_BEFORE_SLEEP {
@@ -125,15 +214,22 @@ impl Lanes {
         }
     }
 
-    /// Sleeps until a task comes (synchronous first when both do); `None` once the senders
-    /// are gone.
-    fn wait(&self) -> Option<Task> {
-        let Some(jobs) = &self.jobs else {
-            return self.sync.recv().ok();
+    /// Sleeps until a task this kind may run comes; `None` once the pool is closed and
+    /// nothing is left.
+    fn wait(&self, kind: Kind) -> Option<Task> {
+        let bell = match kind {
+            Kind::Shared => &self.shared_bell,
+            Kind::Reserved => &self.reserved_bell,
         };
-        crossbeam_channel::select_biased! {
-            recv(self.sync) -> task => task.ok(),
-            recv(jobs) -> task => task.ok(),
+        let mut queues = self.lock();
+        loop {
+            if let Some(task) = self.take(&mut queues, kind) {
+                return Some(task);
+            }
+            if self.closed.load(Ordering::Relaxed) {
+                return None;
+            }
+            queues = bell.wait(queues).unwrap_or_else(PoisonError::into_inner);
         }
     }
 }
@@ -187,6 +283,19 @@ mod tests {
         assert_eq!(watched.next_start(), "guest-0");
         let _call = watched.hold(Lane::Sync);
         assert_eq!(watched.next_start(), "guest-sync-0");
+    }
+
+    #[test]
+    fn a_synchronous_task_goes_to_an_idle_shared_thread_not_a_reserved_one() {
+        let watched = Watched::start(1, 1, 8);
+        for _ in 0..10 {
+            // Set-up, not a measure: the threads have started, or finished the last call, and
+            // look for work again.
+            thread::sleep(Duration::from_millis(50));
+            let call = watched.hold(Lane::Sync);
+            assert_eq!(watched.next_start(), "guest-0");
+            drop(call);
+        }
     }
 
     #[test]
