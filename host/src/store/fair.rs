@@ -1,7 +1,8 @@
 //! Fair claiming: users take turns. Each claim picks every user's next job (their highest
-//! priority, then oldest), round after round, until the claim is full; a user never has more
-//! jobs running than their cap. One user's 10 000 queued jobs thus delay another user's single
-//! job by at most one turn.
+//! priority, then oldest), round after round, until the claim is full; the users with the
+//! fewest jobs running take the first turn, so a claim of a single job goes to whoever runs
+//! least. A user never has more jobs running than their cap. One user's 10 000 queued jobs
+//! thus delay another user's single job only until the next claim.
 
 use std::collections::HashMap;
 
@@ -108,11 +109,16 @@ impl JobStore {
             .bind(i64::try_from(room).unwrap_or(i64::MAX))
             .fetch_all(&mut *transaction)
             .await?;
-            queues.push(seqs);
+            queues.push((busy, seqs));
         }
-        // Users whose oldest claimable job came first take the first turn.
-        queues.sort_by_key(|seqs| seqs.iter().min().copied().unwrap_or(i64::MAX));
-        let chosen = take_turns(queues, limit as usize);
+        // Who runs fewest jobs takes the first turn (else a claim of one job, as when a single
+        // guest thread frees, would always go to the user with the oldest queue); among equals,
+        // whose oldest claimable job came first.
+        queues.sort_by_key(|(busy, seqs)| (*busy, seqs.iter().min().copied().unwrap_or(i64::MAX)));
+        let chosen = take_turns(
+            queues.into_iter().map(|(_, seqs)| seqs).collect(),
+            limit as usize,
+        );
         if chosen.is_empty() {
             return Ok(Claim {
                 jobs: Vec::new(),

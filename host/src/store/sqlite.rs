@@ -411,6 +411,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_claim_of_one_goes_to_the_user_running_fewest_jobs() {
+        let (_dir, store) = store().await;
+        let alices: Vec<NewJob> = (0..4).map(|_| job(0)).collect();
+        store.insert(&alices).await.expect("insert");
+        assert_eq!(claim(&store, 1).await[0].id, alices[0].id);
+        let bobs = NewJob {
+            owner: "bob".into(),
+            ..job(0)
+        };
+        store
+            .insert(std::slice::from_ref(&bobs))
+            .await
+            .expect("insert");
+        assert_eq!(
+            claim(&store, 1).await[0].id,
+            bobs.id,
+            "alice runs one, bob none: bob's turn though alice's queue is older"
+        );
+        assert_eq!(claim(&store, 1).await[0].id, alices[1].id);
+    }
+
+    #[tokio::test]
     async fn a_finished_job_never_runs_again_and_a_dismissed_one_stays_dismissed() {
         let (_dir, store) = store().await;
         let (done, dismissed) = (job(0), job(0));
