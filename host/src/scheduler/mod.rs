@@ -43,11 +43,14 @@ const POLL_INTERVAL: Duration = Duration::from_millis(500);
 const MAX_CLAIM: usize = 256;
 /// The most outcomes recorded in one transaction.
 const MAX_FINISH_BATCH: usize = 1024;
-/// How many jobs per guest thread may be claimed ahead while jobs are short.
+/// The most jobs per guest thread claimed ahead (however short they are).
 const PREFETCH_PER_THREAD: usize = 64;
-/// Jobs shorter than this on average are claimed ahead, in large batches; longer ones are
-/// claimed only when a guest thread is free, so that "running" means running.
-const SHORT_JOB: Duration = Duration::from_millis(20);
+/// How much work, by the average job's duration, each guest thread may have claimed ahead of
+/// it. Short jobs are claimed in batches (one transaction for many); but a job claimed ahead
+/// runs before any job claimed after it, so this bounds how long another user's job waits
+/// behind one user's queue once its turn has come. Jobs longer than this are claimed only
+/// when a guest thread is free, so that "running" means running.
+const CLAIM_AHEAD: Duration = Duration::from_millis(20);
 /// How many finished jobs must have been timed before jobs may count as short.
 const MIN_OBSERVATIONS: u64 = 16;
 
@@ -103,7 +106,7 @@ impl Scheduler {
             capacity,
             threads,
             // Jobs count as long until some have shown otherwise.
-            average_micros: AtomicU64::new(SHORT_JOB.as_micros() as u64),
+            average_micros: AtomicU64::new(CLAIM_AHEAD.as_micros() as u64),
             observations: AtomicU64::new(0),
             job_done: Notify::new(),
             running: Mutex::default(),
@@ -244,16 +247,21 @@ impl Scheduler {
         }
     }
 
-    /// How many jobs to claim with `free` free slots: all of them while jobs are short (none
-    /// in flight for long), else only as many as there are idle guest threads.
+    /// How many jobs to claim with `free` free slots: enough to give each guest thread its
+    /// [`Self::depth`] of jobs, counting those in flight.
     fn claim_size(&self, free: usize) -> usize {
-        let average = Duration::from_micros(self.average_micros.load(Ordering::Relaxed));
-        let observed = self.observations.load(Ordering::Relaxed) >= MIN_OBSERVATIONS;
-        if observed && average < SHORT_JOB && !self.any_in_flight_for(SHORT_JOB) {
-            return free;
-        }
         let in_flight = self.capacity - free;
-        free.min(self.threads.saturating_sub(in_flight))
+        free.min((self.threads * self.depth()).saturating_sub(in_flight))
+    }
+
+    /// How many jobs each guest thread may have in flight now (see [`depth`]).
+    fn depth(&self) -> usize {
+        let timed = self.observations.load(Ordering::Relaxed) >= MIN_OBSERVATIONS;
+        let average = Duration::from_micros(self.average_micros.load(Ordering::Relaxed));
+        depth(
+            timed.then_some(average),
+            self.any_in_flight_for(CLAIM_AHEAD),
+        )
     }
 
     fn any_in_flight_for(&self, age: Duration) -> bool {
@@ -517,4 +525,47 @@ pub fn results_document(outputs: Option<&str>, jacobian: Option<&str>) -> String
 
 fn log_store_error(error: &StoreError, jobs: usize) {
     tracing::error!(%error, jobs, "could not record finished jobs; they will be retried after a restart");
+}
+
+/// How many jobs each guest thread may have in flight (running or claimed ahead): as many as
+/// take [`CLAIM_AHEAD`] at the `average` duration, and one while jobs have not been timed yet
+/// or while one in flight takes longer than that (the average is then out of date).
+fn depth(average: Option<Duration>, long_one_in_flight: bool) -> usize {
+    let Some(average) = average.filter(|_| !long_one_in_flight) else {
+        return 1;
+    };
+    let fitting = CLAIM_AHEAD.as_micros() / average.as_micros().max(1);
+    usize::try_from(fitting)
+        .unwrap_or(PREFETCH_PER_THREAD)
+        .clamp(1, PREFETCH_PER_THREAD)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_jobs_are_claimed_ahead_only_as_far_as_their_average_fills_the_window() {
+        let ms = Duration::from_millis;
+        assert_eq!(depth(Some(ms(1)), false), 20);
+        assert_eq!(depth(Some(ms(7)), false), 2);
+        assert_eq!(
+            depth(Some(Duration::from_micros(50)), false),
+            PREFETCH_PER_THREAD
+        );
+        assert_eq!(depth(Some(Duration::ZERO), false), PREFETCH_PER_THREAD);
+    }
+
+    #[test]
+    fn long_untimed_or_outgrown_jobs_are_claimed_one_per_thread() {
+        let ms = Duration::from_millis;
+        assert_eq!(depth(Some(ms(11)), false), 1);
+        assert_eq!(depth(Some(ms(500)), false), 1);
+        assert_eq!(depth(None, false), 1);
+        assert_eq!(
+            depth(Some(ms(1)), true),
+            1,
+            "one in flight outgrew the average"
+        );
+    }
 }
