@@ -4,6 +4,7 @@ use serde::Serialize;
 use sqlx::Row;
 use uuid::Uuid;
 
+use super::write::WriteTransaction;
 use super::{JobStore, StoreError, now_micros};
 use crate::auth::Role;
 
@@ -112,12 +113,13 @@ impl JobStore {
     /// Removes a user and their tokens; `Ok(Removal::NoSuchUser)` when there is no such user,
     /// `Ok(Removal::LastAdministrator)` (and nothing removed) when they are the only one.
     pub async fn remove_user(&self, name: &str) -> Result<Removal, StoreError> {
-        let mut transaction = self.writer().begin_with("BEGIN IMMEDIATE").await?;
+        let mut transaction = WriteTransaction::begin(self.writer()).await?;
         let role: Option<String> = sqlx::query_scalar("SELECT role FROM users WHERE name = ?1")
             .bind(name)
             .fetch_optional(&mut *transaction)
             .await?;
         let Some(role) = role else {
+            transaction.rollback().await?;
             return Ok(Removal::NoSuchUser);
         };
         if role == "admin" {
@@ -125,6 +127,7 @@ impl JobStore {
                 .fetch_one(&mut *transaction)
                 .await?;
             if admins <= 1 {
+                transaction.rollback().await?;
                 return Ok(Removal::LastAdministrator);
             }
         }

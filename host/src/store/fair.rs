@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::sqlite::{COLUMNS, record};
+use super::write::WriteTransaction;
 use super::{JobRecord, JobStore, StoreError, now_micros};
 
 /// How many jobs each user may have running (claimed) at once.
@@ -67,9 +68,7 @@ impl JobStore {
     /// Moves up to `limit` accepted jobs to running, users taking turns (see the module), each
     /// user's own jobs by priority then submission order.
     pub async fn claim(&self, limit: u32, caps: &RunningCaps) -> Result<Claim, StoreError> {
-        // IMMEDIATE: the claim reads, then writes; a deferred transaction would fail with
-        // "database is locked" whenever another writer commits between the two.
-        let mut transaction = self.writer().begin_with("BEGIN IMMEDIATE").await?;
+        let mut transaction = WriteTransaction::begin(self.writer()).await?;
         let running: HashMap<String, i64> = sqlx::query(
             "SELECT owner, COUNT(*) AS n FROM jobs WHERE status = 'running' GROUP BY owner",
         )
@@ -120,6 +119,7 @@ impl JobStore {
             limit as usize,
         );
         if chosen.is_empty() {
+            transaction.rollback().await?;
             return Ok(Claim {
                 jobs: Vec::new(),
                 capped,

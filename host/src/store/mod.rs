@@ -9,6 +9,7 @@ mod fair;
 mod handles;
 mod sqlite;
 mod storage;
+mod write;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -235,6 +236,25 @@ pub enum StoreError {
     /// A stored value is not what the schema allows.
     #[error("corrupt job row: {0}")]
     Corrupt(String),
+}
+
+/// SQLite's primary result code for a write refused for want of disk space.
+const SQLITE_FULL: i32 = 13;
+
+impl StoreError {
+    /// Whether the database could not write for want of disk space (nothing was written).
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            Self::Database(sqlx::Error::Database(error)) => error
+                .code()
+                .and_then(|code| code.parse::<i32>().ok())
+                .is_some_and(|code| code & 0xff == SQLITE_FULL),
+            Self::Database(sqlx::Error::Io(error)) => {
+                error.kind() == std::io::ErrorKind::StorageFull
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Now, in Unix microseconds.

@@ -9,6 +9,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
+use super::write::WriteTransaction;
 use super::{
     Inserted, JobFilter, JobId, JobOutcome, JobRecord, JobStatus, NewJob, Recovery, StoreError,
     now_micros,
@@ -71,7 +72,7 @@ impl SqliteStore {
     /// Inserts jobs atomically: all or none. Returns their creation time and numbers.
     pub async fn insert(&self, jobs: &[NewJob]) -> Result<Inserted, StoreError> {
         let now = now_micros();
-        let mut transaction = self.writer.begin().await?;
+        let mut transaction = WriteTransaction::begin(&self.writer).await?;
         let mut last_seq = 0;
         for chunk in jobs.chunks(500) {
             let mut insert = QueryBuilder::<Sqlite>::new(
@@ -108,7 +109,7 @@ impl SqliteStore {
     pub async fn finish(&self, outcomes: &[JobOutcome]) -> Result<Vec<JobId>, StoreError> {
         let now = now_micros();
         let mut applied = Vec::with_capacity(outcomes.len());
-        let mut transaction = self.writer.begin().await?;
+        let mut transaction = WriteTransaction::begin(&self.writer).await?;
         for outcome in outcomes {
             let done = sqlx::query(
                 "UPDATE jobs SET status = ?1, outputs = ?2, jacobian = ?3, error = ?4, fuel_consumed = ?5, \
@@ -139,7 +140,7 @@ impl SqliteStore {
     /// Records the progress of running jobs.
     pub async fn record_progress(&self, updates: &[(JobId, u8, String)]) -> Result<(), StoreError> {
         let now = now_micros();
-        let mut transaction = self.writer.begin().await?;
+        let mut transaction = WriteTransaction::begin(&self.writer).await?;
         for (id, percent, message) in updates {
             sqlx::query(
                 "UPDATE jobs SET progress = ?1, message = ?2, updated_at = ?3 WHERE id = ?4 AND status = 'running'",
@@ -160,12 +161,13 @@ impl SqliteStore {
     /// there is no such job.
     pub async fn dismiss(&self, id: JobId, problem: &str) -> Result<Option<JobStatus>, StoreError> {
         let now = now_micros();
-        let mut transaction = self.writer.begin().await?;
+        let mut transaction = WriteTransaction::begin(&self.writer).await?;
         let previous = sqlx::query("SELECT status FROM jobs WHERE id = ?1")
             .bind(id.to_string())
             .fetch_optional(&mut *transaction)
             .await?;
         let Some(previous) = previous else {
+            transaction.rollback().await?;
             return Ok(None);
         };
         let previous = status_of(&previous.try_get::<String, _>(0)?)?;
@@ -243,7 +245,7 @@ impl SqliteStore {
     pub async fn release(&self, ids: &[JobId]) -> Result<u64, StoreError> {
         let now = now_micros();
         let mut released = 0;
-        let mut transaction = self.writer.begin().await?;
+        let mut transaction = WriteTransaction::begin(&self.writer).await?;
         for id in ids {
             let done = sqlx::query(
                 "UPDATE jobs SET status = 'accepted', attempts = MAX(attempts - 1, 0), started_at = NULL, \
