@@ -9,6 +9,7 @@ use crate::execution::{ExecutionError, ExecutionFacts};
 use crate::quotas::QuotaExceeded;
 use crate::registry::ModuleRejection;
 use crate::sandbox::SandboxError;
+use crate::store::StoreError;
 
 /// OGC API – Processes Part 2's exception for deploying a process that already exists.
 const OGC_DUPLICATED_PROCESS: &str =
@@ -112,11 +113,13 @@ pub enum ProblemKind {
     UserExists,
     /// The request would pass one of the caller's quotas.
     QuotaExceeded,
+    /// The server's disk is full: nothing was stored.
+    StorageFull,
 }
 
 impl ProblemKind {
     /// All kinds, for the documentation endpoint.
-    pub const ALL: [Self; 43] = [
+    pub const ALL: [Self; 44] = [
         Self::NoSuchProcess,
         Self::NotFound,
         Self::MethodNotAllowed,
@@ -160,6 +163,7 @@ impl ProblemKind {
         Self::NoSuchUser,
         Self::UserExists,
         Self::QuotaExceeded,
+        Self::StorageFull,
     ];
 
     /// The short name used in the `type` URI.
@@ -208,6 +212,7 @@ impl ProblemKind {
             Self::NoSuchUser => "no-such-user",
             Self::UserExists => "user-exists",
             Self::QuotaExceeded => "quota-exceeded",
+            Self::StorageFull => "storage-full",
         }
     }
 
@@ -265,6 +270,7 @@ impl ProblemKind {
             | Self::DescribeFailed
             | Self::InvalidDescription => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
         }
     }
 
@@ -314,6 +320,7 @@ impl ProblemKind {
             Self::NoSuchUser => "No such user or token",
             Self::UserExists => "User exists",
             Self::QuotaExceeded => "Quota exceeded",
+            Self::StorageFull => "Storage full",
         }
     }
 
@@ -425,6 +432,9 @@ impl ProblemKind {
             Self::QuotaExceeded => {
                 "The request would pass one of your quotas; `quota` names it (max_queued, max_workspace_bytes, max_fuel, max_memory_bytes). Wait for jobs to finish, dismiss finished ones, or ask for less."
             }
+            Self::StorageFull => {
+                "The server's disk is full: nothing of this request was stored. Reads keep working; retry after the Retry-After delay, once the operator has freed space (the server recovers by itself)."
+            }
         }
     }
 }
@@ -504,6 +514,15 @@ impl Problem {
         problem
     }
 
+    /// Nothing was stored for want of disk space: logged, and told to the client.
+    pub fn storage_full(cause: impl std::fmt::Display) -> Self {
+        tracing::warn!(%cause, "the disk is full");
+        Self::new(
+            ProblemKind::StorageFull,
+            "the server's disk is full; nothing was stored, retry later",
+        )
+    }
+
     /// A fault of the server: logged in full, sent without its cause.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "internal error");
@@ -511,6 +530,17 @@ impl Problem {
             ProblemKind::Internal,
             "the server failed; the fault is logged",
         )
+    }
+}
+
+impl From<StoreError> for Problem {
+    /// A full disk is the client's to know (and retry); any other store error is internal.
+    fn from(error: StoreError) -> Self {
+        if error.is_disk_full() {
+            Self::storage_full(error)
+        } else {
+            Self::internal(error)
+        }
     }
 }
 
@@ -583,7 +613,12 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if self.kind.status() == StatusCode::SERVICE_UNAVAILABLE {
+        if [
+            StatusCode::SERVICE_UNAVAILABLE,
+            StatusCode::INSUFFICIENT_STORAGE,
+        ]
+        .contains(&status)
+        {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         if self.kind.status() == StatusCode::UNAUTHORIZED {

@@ -28,7 +28,8 @@ pub struct TestApp {
     caller: Caller,
     pub data_dir: tempfile::TempDir,
     pub modules_dir: tempfile::TempDir,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 /// Someone calling the server: its address and an HTTP client, with or without a token.
@@ -156,6 +157,16 @@ pub async fn spawn_app_serving(
     adjust: impl FnOnce(&mut Config),
 ) -> TestApp {
     let data_dir = tempfile::tempdir().expect("data dir");
+    spawn_app_in(data_dir, components, adjust).await
+}
+
+/// Starts a server on this data directory (on a filesystem of the test's choosing), whose
+/// modules directory holds copies of these component files.
+pub async fn spawn_app_in(
+    data_dir: tempfile::TempDir,
+    components: &[PathBuf],
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
     let modules_dir = tempfile::tempdir().expect("modules dir");
     for component in components {
         let name = component.file_name().expect("a file name");
@@ -183,7 +194,7 @@ pub async fn start(
         .expect("the application builds");
     let address = format!("http://{}", application.address());
     let (shutdown, stopped) = tokio::sync::oneshot::channel();
-    tokio::spawn(application.run_until_stopped(async {
+    let server = tokio::spawn(application.run_until_stopped(async {
         let _ = stopped.await;
     }));
     wait_until_ready(&address).await;
@@ -194,7 +205,28 @@ pub async fn start(
         },
         data_dir,
         modules_dir,
-        _shutdown: shutdown,
+        shutdown,
+        server,
+    }
+}
+
+impl TestApp {
+    /// Stops the server cleanly, waits until it has, and starts it again on `config` (which
+    /// names the same directories).
+    pub async fn restart(self, config: Config) -> TestApp {
+        let TestApp {
+            data_dir,
+            modules_dir,
+            shutdown,
+            server,
+            ..
+        } = self;
+        let _ = shutdown.send(());
+        server
+            .await
+            .expect("the server task ends")
+            .expect("the server stops cleanly");
+        start(config, data_dir, modules_dir).await
     }
 }
 

@@ -5,6 +5,7 @@ mod cli;
 mod client;
 mod deploy;
 mod discovery;
+mod disk;
 mod examples;
 mod files;
 mod gemseo;

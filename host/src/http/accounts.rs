@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::auth::require_admin;
 use super::extract::ApiJson;
-use crate::auth::{self, Identity, Role, USER_NAME_RULE, is_valid_user_name, secrets};
+use crate::auth::{self, Identity, IssueError, Role, USER_NAME_RULE, is_valid_user_name, secrets};
 use crate::problem::{Problem, ProblemKind};
 use crate::store::Removal;
 
@@ -68,7 +68,7 @@ async fn login(
         .store
         .login_record(&form.username)
         .await
-        .map_err(Problem::internal)?;
+        .map_err(Problem::from)?;
     let (role, stored) = match record {
         Some((role, Some(hash))) => (Some(role), hash),
         _ => (None, secrets::UNMATCHABLE_HASH.to_owned()),
@@ -104,7 +104,10 @@ async fn issue_token(
 ) -> Result<(String, Uuid), Problem> {
     auth::issue_token(&state.store, user, label, lifetime)
         .await
-        .map_err(Problem::internal)
+        .map_err(|error| match error {
+            IssueError::Store(store) => Problem::from(store),
+            IssueError::Random(_) => Problem::internal(error),
+        })
 }
 
 async fn me(Extension(caller): Extension<Identity>) -> Json<Value> {
@@ -116,7 +119,7 @@ async fn list_users(
     Extension(caller): Extension<Identity>,
 ) -> Result<Json<Value>, Problem> {
     require_admin(&caller)?;
-    let users = state.store.users().await.map_err(Problem::internal)?;
+    let users = state.store.users().await.map_err(Problem::from)?;
     Ok(Json(json!({ "users": users })))
 }
 
@@ -149,7 +152,7 @@ async fn create_user(
         .store
         .create_user(&user.name, user.role, hash.as_deref())
         .await
-        .map_err(Problem::internal)?;
+        .map_err(Problem::from)?;
     if !created {
         return Err(Problem::new(
             ProblemKind::UserExists,
@@ -196,7 +199,7 @@ async fn remove_user(
         .store
         .remove_user(&name)
         .await
-        .map_err(Problem::internal)?;
+        .map_err(Problem::from)?;
     match removal {
         Removal::Removed => {}
         Removal::NoSuchUser => {
@@ -249,7 +252,7 @@ async fn list_tokens(
         .store
         .tokens(Some(&caller.user))
         .await
-        .map_err(Problem::internal)?;
+        .map_err(Problem::from)?;
     Ok(Json(json!({ "tokens": tokens })))
 }
 
@@ -270,7 +273,7 @@ async fn revoke_token(
         .store
         .revoke_token(token, owner)
         .await
-        .map_err(Problem::internal)?
+        .map_err(Problem::from)?
         .ok_or_else(missing)?;
     state.auth.forget_all();
     Ok(StatusCode::NO_CONTENT)

@@ -150,6 +150,9 @@ fn deploy_problem(error: DeployError) -> Problem {
         DeployError::Conflict(_) => ProblemKind::DuplicatedProcess,
         DeployError::NoSuchProcess(_) => ProblemKind::NoSuchProcess,
         DeployError::Mismatch { .. } => ProblemKind::ProcessMismatch,
+        DeployError::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => {
+            return Problem::storage_full(io);
+        }
         DeployError::Io(_) => return Problem::internal(error),
     };
     Problem::new(kind, error.to_string())

@@ -88,7 +88,7 @@ pub(super) async fn find_job(
         .store
         .get(job_id)
         .await
-        .map_err(Problem::internal)?
+        .map_err(Problem::from)?
         .filter(|job| caller.may_access(&job.owner))
         .ok_or_else(|| no_such_job(id))
 }
@@ -123,7 +123,7 @@ async fn list_jobs(
         after_seq: query.after,
         limit,
     };
-    let jobs = state.store.list(&filter).await.map_err(Problem::internal)?;
+    let jobs = state.store.list(&filter).await.map_err(Problem::from)?;
     let mut links = vec![json!({"href": "/jobs", "rel": "self", "type": "application/json"})];
     if let Some(last) = jobs.last().filter(|_| jobs.len() == limit as usize) {
         let mut next = format!("/jobs?limit={limit}&after={}", last.seq);
@@ -381,7 +381,7 @@ async fn dismiss_job(
         .store
         .dismiss(job_id, &problem)
         .await
-        .map_err(Problem::internal)?;
+        .map_err(Problem::from)?;
     match previous {
         None => return Err(no_such_job(&id)),
         // Its worker removes the workspace once the guest has stopped.

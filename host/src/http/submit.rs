@@ -87,7 +87,7 @@ async fn insert(
         .submission_gauges
         .queued(&state.store)
         .await
-        .map_err(Problem::internal)?;
+        .map_err(Problem::from)?;
     if queued.saturating_add(inputs.len() as u64) > state.max_queued_jobs {
         return Err(Problem::new(
             ProblemKind::ServerBusy,
@@ -102,7 +102,7 @@ async fn insert(
         .into_iter()
         .map(|inputs| new_job(common, inputs))
         .collect::<Result<Vec<_>, _>>()?;
-    let inserted = state.store.insert(&jobs).await.map_err(Problem::internal)?;
+    let inserted = state.store.insert(&jobs).await.map_err(Problem::from)?;
     state
         .submission_gauges
         .add(&common.owner, jobs.len() as u64);
@@ -123,17 +123,17 @@ pub(super) async fn check_quotas(
     if quota.max_queued.is_some() {
         let check = |queued| quota.check_queued(queued, adding);
         let cached = gauge.queued_of(&state.store, owner, true).await;
-        if check(cached.map_err(Problem::internal)?).is_err() {
+        if check(cached.map_err(Problem::from)?).is_err() {
             let fresh = gauge.queued_of(&state.store, owner, false).await;
-            check(fresh.map_err(Problem::internal)?).map_err(Problem::from)?;
+            check(fresh.map_err(Problem::from)?).map_err(Problem::from)?;
         }
     }
     if quota.max_workspace_bytes.is_some() {
         let check = |stored| quota.check_storage(stored);
         let cached = gauge.stored_of(&state.store, owner, true).await;
-        if check(cached.map_err(Problem::internal)?).is_err() {
+        if check(cached.map_err(Problem::from)?).is_err() {
             let fresh = gauge.stored_of(&state.store, owner, false).await;
-            check(fresh.map_err(Problem::internal)?).map_err(Problem::from)?;
+            check(fresh.map_err(Problem::from)?).map_err(Problem::from)?;
         }
     }
     Ok(())

@@ -51,6 +51,8 @@ const PREFETCH_PER_THREAD: usize = 64;
 /// behind one user's queue once its turn has come. Jobs longer than this are claimed only
 /// when a guest thread is free, so that "running" means running.
 const CLAIM_AHEAD: Duration = Duration::from_millis(20);
+/// How long finished jobs wait before their outcomes are written again when the disk is full.
+const DISK_FULL_RETRY: Duration = Duration::from_secs(1);
 /// How many finished jobs must have been timed before jobs may count as short.
 const MIN_OBSERVATIONS: u64 = 16;
 
@@ -479,16 +481,26 @@ async fn record_outcomes(
     let mut batch = Vec::new();
     while finished.recv_many(&mut batch, MAX_FINISH_BATCH).await > 0 {
         let outcomes: Vec<JobOutcome> = batch.iter().map(|done| done.outcome.clone()).collect();
-        match store.finish(&outcomes).await {
-            Ok(applied) => {
-                for done in batch
-                    .iter()
-                    .filter(|done| applied.contains(&done.outcome.id))
-                {
-                    announce(&events, &webhooks, done);
+        loop {
+            match store.finish(&outcomes).await {
+                Ok(applied) => {
+                    for done in batch
+                        .iter()
+                        .filter(|done| applied.contains(&done.outcome.id))
+                    {
+                        announce(&events, &webhooks, done);
+                    }
                 }
+                // No job can be claimed while the disk is full either: the outcomes wait here
+                // (a few at most) until space returns, and nobody is told before they are kept.
+                Err(error) if error.is_disk_full() => {
+                    tracing::warn!(%error, jobs = batch.len(), "the disk is full: finished jobs wait to be recorded");
+                    tokio::time::sleep(DISK_FULL_RETRY).await;
+                    continue;
+                }
+                Err(error) => log_store_error(&error, batch.len()),
             }
-            Err(error) => log_store_error(&error, batch.len()),
+            break;
         }
         batch.clear();
     }

@@ -239,7 +239,7 @@ async fn refuse(
         .store
         .insert_finished(&job, &outcome, now_micros())
         .await
-        .map_err(Problem::internal)
+        .map_err(Problem::from)
 }
 
 /// Runs the execution in this request, in the job's own workspace, and records the job.
@@ -263,7 +263,7 @@ async fn run_now(
         .store
         .insert_finished(&job, &outcome, started_at)
         .await
-        .map_err(Problem::internal)?;
+        .map_err(Problem::from)?;
     std::mem::forget(unrecorded);
     Ok(recorded)
 }

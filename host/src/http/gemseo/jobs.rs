@@ -47,7 +47,7 @@ async fn list(
         limit: MAX_LISTED,
         ..JobFilter::default()
     };
-    let jobs = state.store.list(&filter).await.map_err(Problem::internal)?;
+    let jobs = state.store.list(&filter).await.map_err(Problem::from)?;
     let mut user_ids = UserIds::new(&state);
     let mut documents = Vec::with_capacity(jobs.len());
     for job in &jobs {
@@ -105,7 +105,7 @@ async fn find_numbered_job(
         .store
         .get_by_seq(seq)
         .await
-        .map_err(Problem::internal)?
+        .map_err(Problem::from)?
         .filter(|job| caller.may_access(&job.owner))
         .ok_or_else(no_such_job)
 }

@@ -71,7 +71,7 @@ async fn upload(
             .store
             .number_upload(info.id, &caller.user)
             .await
-            .map_err(Problem::internal)?;
+            .map_err(Problem::from)?;
         files.push(file_document(&info, number, user_id));
     }
     Ok(Json(Value::Array(files)))
@@ -145,7 +145,7 @@ async fn list(
         .store
         .numbered_uploads(owner, MAX_LISTED)
         .await
-        .map_err(Problem::internal)?;
+        .map_err(Problem::from)?;
     let mut user_ids = UserIds::new(&state);
     let mut files = Vec::with_capacity(numbered.len());
     for upload in numbered {

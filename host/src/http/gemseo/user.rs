@@ -35,11 +35,7 @@ async fn me(
 /// The integer id gemseo-http gives a user: the row number of the user, or 0 for a user known
 /// only to an identity provider.
 pub(super) async fn user_id(state: &AppState, name: &str) -> Result<i64, Problem> {
-    let number = state
-        .store
-        .user_number(name)
-        .await
-        .map_err(Problem::internal)?;
+    let number = state.store.user_number(name).await.map_err(Problem::from)?;
     Ok(number.unwrap_or(0))
 }
 
