@@ -385,11 +385,16 @@ impl Default for LogSettings {
     }
 }
 
+/// `DISCIPLINES_*` variables that are not the server's settings: the configuration file's path,
+/// and the command-line client's server address and token, which client users export in the
+/// same shell that may start a server.
+const NOT_SERVER_SETTINGS: &[&str] = &["config", "server", "token"];
+
 /// A configuration that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// A source could not be read or a value has the wrong type.
-    #[error("{0}")]
+    #[error(transparent)]
     Load(#[from] Box<figment::Error>),
     /// Values that contradict each other.
     #[error("invalid configuration: {0}")]
@@ -408,7 +413,7 @@ impl Config {
             .merge(
                 Env::prefixed("DISCIPLINES_")
                     .split("__")
-                    .ignore(&["config"]),
+                    .ignore(NOT_SERVER_SETTINGS),
             )
             .merge(Serialized::defaults(overrides))
             .extract()

@@ -37,6 +37,36 @@ fn a_bad_configuration_is_one_line_and_a_failure() {
 }
 
 #[test]
+fn the_clients_variables_leave_the_servers_configuration_alone() {
+    let sellar1 = guest("sellar1");
+    let client = [
+        ("DISCIPLINES_TOKEN", "a-token"),
+        ("DISCIPLINES_SERVER", "http://127.0.0.1:1"),
+    ];
+    let config = Command::new(BINARY)
+        .arg("config")
+        .envs(client)
+        .output()
+        .expect("runs");
+    assert!(config.status.success(), "{config:?}");
+    let validate = Command::new(BINARY)
+        .args(["modules", "validate"])
+        .arg(&sellar1)
+        .envs(client)
+        .output()
+        .expect("runs");
+    assert!(validate.status.success(), "{validate:?}");
+
+    let typo = Command::new(BINARY)
+        .arg("config")
+        .env("DISCIPLINES_LISTNE", "127.0.0.1:1")
+        .output()
+        .expect("runs");
+    let error = one_error_line(&typo);
+    assert_eq!(error.matches("listne").count(), 1, "said once: {error}");
+}
+
+#[test]
 fn config_prints_every_default() {
     let output = Command::new(BINARY).arg("config").output().expect("runs");
     assert!(output.status.success());
