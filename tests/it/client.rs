@@ -109,7 +109,8 @@ async fn submit_with_wait_sends_options_and_priority_and_prints_the_end() {
     ];
     let printed = succeeded(&disciplines(&app.address, &args).await);
     let lines: Vec<&str> = printed.lines().collect();
-    assert_eq!(lines.len(), 2, "{printed}");
+    assert_eq!(lines.len(), 3, "{printed}");
+    assert_eq!(lines[2], "f = [0.0]", "the results waited for: {printed}");
     let id = lines[1]
         .strip_prefix("job ")
         .and_then(|rest| rest.strip_suffix(" successful"))

@@ -61,7 +61,7 @@ struct SubmitArgs {
     /// Jobs of higher priority start first.
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     priority: Option<i32>,
-    /// Then wait until the job ends, as `jobs wait` does.
+    /// Then wait until the job ends, as `jobs wait` does, and print its results.
     #[arg(long)]
     wait: bool,
     #[command(flatten)]
@@ -122,7 +122,10 @@ async fn submit(client: &Client, printer: Printer, args: SubmitArgs) -> anyhow::
     if id.is_empty() {
         bail!("the server accepted the job without giving its jobID");
     }
-    wait(client, printer, id, args.timeout.timeout).await
+    wait(client, printer, id, args.timeout.timeout).await?;
+    let results = client.get(&["jobs", id, "results"]).await?;
+    printer.document(&results, results_summary);
+    Ok(())
 }
 
 /// The execute document: `{"inputs", "options", "priority"}`, the last two only when given.

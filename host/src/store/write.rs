@@ -96,7 +96,9 @@ mod tests {
         let store = JobStore::open(&dir.path().join("jobs.sqlite"))
             .await
             .expect("opens");
-        let mut failing = WriteTransaction::begin(store.writer()).await.expect("begin");
+        let mut failing = WriteTransaction::begin(store.writer())
+            .await
+            .expect("begin");
         sqlx::query("INSERT INTO users (name, role, created_at) VALUES ('lost', 'user', 0)")
             .execute(&mut *failing)
             .await
@@ -107,7 +109,9 @@ mod tests {
         assert!(refused.is_err());
         drop(failing);
 
-        let mut next = WriteTransaction::begin(store.writer()).await.expect("begin");
+        let mut next = WriteTransaction::begin(store.writer())
+            .await
+            .expect("begin");
         sqlx::query("INSERT INTO users (name, role, created_at) VALUES ('kept', 'user', 0)")
             .execute(&mut *next)
             .await
