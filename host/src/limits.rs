@@ -37,8 +37,8 @@ pub struct RequestedLimits {
     /// Memory cap in bytes.
     #[serde(default, deserialize_with = "whole_number")]
     pub memory_bytes: Option<u64>,
-    /// Deadline in milliseconds.
-    #[serde(default, deserialize_with = "whole_number")]
+    /// Deadline in milliseconds, at least [`MIN_DEADLINE_MS`].
+    #[serde(default, deserialize_with = "deadline_ms")]
     pub deadline_ms: Option<u64>,
     /// Workspace disk use in bytes.
     #[serde(default, deserialize_with = "whole_number")]
@@ -46,6 +46,19 @@ pub struct RequestedLimits {
     /// Workspace entries.
     #[serde(default, deserialize_with = "whole_number")]
     pub workspace_files: Option<u64>,
+}
+
+/// The shortest deadline a request may ask for: below it no guest gets to run at all.
+pub const MIN_DEADLINE_MS: u64 = 10;
+
+/// A whole number of milliseconds, at least [`MIN_DEADLINE_MS`].
+fn deadline_ms<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    match whole_number(deserializer)? {
+        Some(ms) if ms < MIN_DEADLINE_MS => Err(serde::de::Error::custom(format!(
+            "{ms} is below the shortest deadline, {MIN_DEADLINE_MS} ms"
+        ))),
+        ms => Ok(ms),
+    }
 }
 
 /// A JSON number that is whole, from 0 to 2⁶⁴ − 1, however it is written. One written with a
@@ -215,9 +228,13 @@ mod tests {
             r#"{"fuel": -1}"#,
             r#"{"fuel": 1e20}"#,
             r#"{"fuel": "9"}"#,
+            r#"{"deadlineMs": 0}"#,
+            r#"{"deadlineMs": 9}"#,
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
+        let shortest = parse(r#"{"deadlineMs": 10}"#).expect("the shortest deadline");
+        assert_eq!(shortest.deadline_ms, Some(MIN_DEADLINE_MS));
     }
 
     #[test]

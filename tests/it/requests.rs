@@ -41,6 +41,23 @@ async fn bad_requests_get_precise_problems() {
     let typo = app.execute("Sellar1", &json!({"input": {}})).await;
     assert_eq!(typo.problem_slug(), "malformed-request", "{typo:?}");
 
+    for deadline in [0, 9] {
+        let too_short = app
+            .execute("Sellar1", &json!({"limits": {"deadlineMs": deadline}}))
+            .await;
+        assert_eq!(
+            too_short.problem_slug(),
+            "malformed-request",
+            "{too_short:?}"
+        );
+        assert!(
+            too_short.body["detail"]
+                .as_str()
+                .is_some_and(|detail| detail.contains("shortest deadline")),
+            "{too_short:?}"
+        );
+    }
+
     let wrong_type = app
         .execute("Sellar1", &json!({"inputs": {"x_1": "zero"}}))
         .await;
