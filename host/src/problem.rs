@@ -107,7 +107,7 @@ pub enum ProblemKind {
     LoginFailed,
     /// Too many failed logins for this user name.
     TooManyLogins,
-    /// The user (or token) named does not exist or is not the caller's.
+    /// The user named does not exist.
     NoSuchUser,
     /// A user of this name exists.
     UserExists,
@@ -115,11 +115,13 @@ pub enum ProblemKind {
     QuotaExceeded,
     /// The server's disk is full: nothing was stored.
     StorageFull,
+    /// No live token of the caller's has this id.
+    NoSuchToken,
 }
 
 impl ProblemKind {
     /// All kinds, for the documentation endpoint.
-    pub const ALL: [Self; 44] = [
+    pub const ALL: [Self; 45] = [
         Self::NoSuchProcess,
         Self::NotFound,
         Self::MethodNotAllowed,
@@ -164,6 +166,7 @@ impl ProblemKind {
         Self::UserExists,
         Self::QuotaExceeded,
         Self::StorageFull,
+        Self::NoSuchToken,
     ];
 
     /// The short name used in the `type` URI.
@@ -213,6 +216,7 @@ impl ProblemKind {
             Self::UserExists => "user-exists",
             Self::QuotaExceeded => "quota-exceeded",
             Self::StorageFull => "storage-full",
+            Self::NoSuchToken => "no-such-token",
         }
     }
 
@@ -236,13 +240,13 @@ impl ProblemKind {
             | Self::NoSuchJob
             | Self::ResultNotReady
             | Self::Dismissed => StatusCode::NOT_FOUND,
-            Self::WorkerLost | Self::ModuleUnavailable => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::ModuleUnavailable => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Expired => StatusCode::GONE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unauthorized | Self::LoginFailed => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::TooManyLogins | Self::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
-            Self::NoSuchUser => StatusCode::NOT_FOUND,
+            Self::NoSuchUser | Self::NoSuchToken => StatusCode::NOT_FOUND,
             Self::UserExists => StatusCode::CONFLICT,
             Self::MalformedRequest
             | Self::InvalidInput
@@ -259,7 +263,8 @@ impl ProblemKind {
             | Self::MemoryLimit
             | Self::DescriptorLimit
             | Self::WorkspaceLimit
-            | Self::OutputTooLarge => StatusCode::UNPROCESSABLE_ENTITY,
+            | Self::OutputTooLarge
+            | Self::WorkerLost => StatusCode::UNPROCESSABLE_ENTITY,
             Self::ServerBusy | Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             Self::Cancelled | Self::DuplicatedProcess | Self::ProcessMismatch => {
                 StatusCode::CONFLICT
@@ -317,10 +322,11 @@ impl ProblemKind {
             Self::Forbidden => "Forbidden",
             Self::LoginFailed => "Login failed",
             Self::TooManyLogins => "Too many failed logins",
-            Self::NoSuchUser => "No such user or token",
+            Self::NoSuchUser => "No such user",
             Self::UserExists => "User exists",
             Self::QuotaExceeded => "Quota exceeded",
             Self::StorageFull => "Storage full",
+            Self::NoSuchToken => "No such token",
         }
     }
 
@@ -427,11 +433,12 @@ impl ProblemKind {
             Self::TooManyLogins => {
                 "Too many failed logins for this user name: wait for the Retry-After delay."
             }
-            Self::NoSuchUser => "No user (or token of yours) has this name or id.",
+            Self::NoSuchUser => "No user has this name.",
             Self::UserExists => "A user of this name exists already.",
             Self::QuotaExceeded => {
                 "The request would pass one of your quotas; `quota` names it (max_queued, max_workspace_bytes, max_fuel, max_memory_bytes). Wait for jobs to finish, dismiss finished ones, or ask for less."
             }
+            Self::NoSuchToken => "No live token of yours has this id. GET /tokens lists them.",
             Self::StorageFull => {
                 "The server's disk is full: nothing of this request was stored. Reads keep working; retry after the Retry-After delay, once the operator has freed space (the server recovers by itself)."
             }

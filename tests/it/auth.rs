@@ -167,9 +167,43 @@ async fn tokens_expire_and_a_revoked_token_stops_working_at_once() {
     let id = long.body["id"].as_str().expect("id");
     let bob = user(&app, "bob").await;
     let stolen = bob.delete(&format!("/tokens/{id}")).await;
-    assert_eq!(stolen.status, 404, "bob cannot revoke alice's token");
+    assert_eq!(
+        stolen.problem_slug(),
+        "no-such-token",
+        "bob cannot revoke alice's token"
+    );
     assert_eq!(alice.delete(&format!("/tokens/{id}")).await.status, 204);
     assert_eq!(laptop.get("/users/me").await.status, 401, "revoked");
+    assert_eq!(
+        alice.delete("/tokens/xyz").await.problem_slug(),
+        "no-such-token"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_lifetime_is_from_one_second_to_ten_years() {
+    let app = secured_app(&[]).await;
+    let alice = user(&app, "alice").await;
+    for seconds in [
+        json!(0),
+        json!(315_576_001u64),
+        json!(u64::MAX),
+        json!(-1),
+        json!(1.5),
+    ] {
+        let refused = alice
+            .post_json("/tokens", &json!({"expiresIn": seconds}))
+            .await;
+        assert_eq!(
+            refused.problem_slug(),
+            "malformed-request",
+            "{seconds}: {refused:?}"
+        );
+    }
+    let longest = alice
+        .post_json("/tokens", &json!({"expiresIn": 315_576_000u64}))
+        .await;
+    assert_eq!(longest.status, 201, "{longest:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

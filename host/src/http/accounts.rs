@@ -224,9 +224,28 @@ async fn remove_user(
 struct NewToken {
     #[serde(default)]
     label: String,
-    /// Seconds until it expires; never when absent.
-    #[serde(default)]
+    /// Seconds until it expires (1 to [`MAX_TOKEN_SECONDS`]); never when absent.
+    #[serde(default, deserialize_with = "token_seconds")]
     expires_in: Option<u64>,
+}
+
+/// The longest lifetime a token may be given by `expiresIn`: ten years.
+const MAX_TOKEN_SECONDS: u64 = 10 * 31_557_600;
+
+/// `expiresIn`: a whole number of seconds from 1 to [`MAX_TOKEN_SECONDS`] (a lifetime past it
+/// would be read as "never", which is what leaving it out says).
+fn token_seconds<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<u64>, D::Error> {
+    let seconds = Option::<u64>::deserialize(deserializer)?;
+    match seconds {
+        Some(seconds) if !(1..=MAX_TOKEN_SECONDS).contains(&seconds) => {
+            Err(serde::de::Error::custom(format!(
+                "{seconds} is not a lifetime from 1 to {MAX_TOKEN_SECONDS} seconds (ten years); leave expiresIn out for a token that never expires"
+            )))
+        }
+        seconds => Ok(seconds),
+    }
 }
 
 async fn create_token(
@@ -263,7 +282,7 @@ async fn revoke_token(
 ) -> Result<StatusCode, Problem> {
     let missing = || {
         Problem::new(
-            ProblemKind::NoSuchUser,
+            ProblemKind::NoSuchToken,
             format!("no live token {id:?} of yours"),
         )
     };
