@@ -23,8 +23,10 @@ pub(super) const COLUMNS: &str = "seq, id, owner, process_id, module_digest, sta
     error, progress, message, attempts, fuel_consumed, logs, created_at, started_at, finished_at, updated_at, \
     expired_at";
 
-/// The problem recorded on a job whose worker vanished too often.
-const WORKER_LOST: &str = r#"{"type":"/problems/worker-lost","title":"Worker lost","status":500,"detail":"the process running this job died too many times"}"#;
+/// The problem recorded on a job whose worker vanished too often. Its status is the job's
+/// failure (422, as for a guest that crashed), not a fault of the server answering for it:
+/// `GET /jobs/{id}/results` replays it.
+const WORKER_LOST: &str = r#"{"type":"/problems/worker-lost","title":"Worker lost","status":422,"detail":"the process running this job died too many times"}"#;
 
 /// Jobs in one SQLite file.
 #[derive(Debug, Clone)]
@@ -114,6 +116,7 @@ impl SqliteStore {
             let done = sqlx::query(
                 "UPDATE jobs SET status = ?1, outputs = ?2, jacobian = ?3, error = ?4, fuel_consumed = ?5, \
                  logs = ?6, progress = CASE WHEN ?1 = 'successful' THEN 100 ELSE progress END, \
+                 message = CASE WHEN ?1 = 'successful' THEN '' ELSE message END, \
                  finished_at = ?7, updated_at = ?7, \
                  result_bytes = COALESCE(LENGTH(?2), 0) + COALESCE(LENGTH(?3), 0) + COALESCE(LENGTH(?6), 0) + ?9 \
                  WHERE id = ?8 AND status = 'running'",
@@ -435,6 +438,36 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_successful_job_keeps_no_progress_message_and_a_failed_one_keeps_its_last() {
+        let (_dir, store) = store().await;
+        let (done, broken) = (job(0), job(0));
+        store
+            .insert(&[done.clone(), broken.clone()])
+            .await
+            .expect("insert");
+        claim(&store, 2).await;
+        let halfway = |id| (id, 50, "halfway".to_owned());
+        store
+            .record_progress(&[halfway(done.id), halfway(broken.id)])
+            .await
+            .expect("progress");
+        let failure = JobOutcome {
+            status: JobStatus::Failed,
+            outputs: None,
+            error: Some("{}".into()),
+            ..success(broken.id)
+        };
+        store
+            .finish(&[success(done.id), failure])
+            .await
+            .expect("finish");
+        let done = store.get(done.id).await.expect("get").expect("exists");
+        assert_eq!((done.progress, done.message.as_str()), (100, ""));
+        let broken = store.get(broken.id).await.expect("get").expect("exists");
+        assert_eq!((broken.progress, broken.message.as_str()), (50, "halfway"));
+    }
+
+    #[tokio::test]
     async fn a_finished_job_never_runs_again_and_a_dismissed_one_stays_dismissed() {
         let (_dir, store) = store().await;
         let (done, dismissed) = (job(0), job(0));
@@ -647,10 +680,12 @@ mod tests {
         );
         let lost = store.get(lost.id).await.expect("get").expect("exists");
         assert_eq!((lost.status, lost.attempts), (JobStatus::Failed, 3));
-        assert!(
-            lost.error
-                .is_some_and(|error| error.contains("worker-lost"))
-        );
+        let problem: serde_json::Value =
+            serde_json::from_str(lost.error.as_deref().unwrap_or_default()).expect("a problem");
+        let kind = crate::problem::ProblemKind::WorkerLost;
+        assert_eq!(problem["type"], kind.type_uri());
+        assert_eq!(problem["title"], kind.title());
+        assert_eq!(problem["status"], kind.status().as_u16());
     }
 
     #[tokio::test]
