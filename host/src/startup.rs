@@ -7,7 +7,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::auth::{self, AuthMode, Authenticator, Bootstrap, LoginLimiter};
+use crate::auth::{
+    self, AuthMode, Authenticator, Bootstrap, LoginLimiter, PASSWORD_LINE, PASSWORD_THREADS,
+    PasswordWorkers,
+};
 use crate::config::Config;
 use crate::execution::Executor;
 use crate::files::{Disposal, Uploads};
@@ -143,6 +146,7 @@ impl Application {
                 config.auth.cache_ttl,
             )),
             logins: LoginLimiter::new(config.auth.max_failed_logins, config.auth.login_lockout),
+            passwords: PasswordWorkers::start(PASSWORD_THREADS, PASSWORD_LINE)?,
             token_lifetime: config.auth.token_lifetime,
             quotas: config.quotas.clone(),
             webhooks_to_private_networks: config.jobs.webhooks_to_private_networks,

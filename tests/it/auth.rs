@@ -129,6 +129,85 @@ async fn a_password_login_gives_a_bearer_token_and_failures_are_limited() {
         "locked out even with the right password"
     );
     assert!(locked.headers().contains_key("retry-after"));
+    let elsewhere = login_from(&app, "127.0.0.2", "alice", &password_of("alice")).await;
+    assert_eq!(
+        elsewhere.status(),
+        200,
+        "guesses from one address do not lock the owner out of another"
+    );
+}
+
+/// `POST /token` from a client bound to the loopback address `local`.
+async fn login_from(app: &TestApp, local: &str, name: &str, password: &str) -> reqwest::Response {
+    let client = reqwest::Client::builder()
+        .local_address(local.parse::<std::net::IpAddr>().expect("an address"))
+        .build()
+        .expect("a client");
+    client
+        .post(format!("{}/token", app.address))
+        .form(&[("username", name), ("password", password)])
+        .send()
+        .await
+        .expect("POST /token")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_guesses_are_counted_before_they_are_checked() {
+    let app = secured_app(&[]).await;
+    user(&app, "alice").await;
+    let guesses = (0..200).map(|index| {
+        let app = &app;
+        async move {
+            login(app, "alice", &format!("guess-number-{index}"))
+                .await
+                .status()
+        }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    let checked = checked_of(&statuses);
+    assert!(
+        checked <= 3,
+        "{checked} of 200 simultaneous guesses were checked; the limit is 3"
+    );
+}
+
+/// How many logins had their password checked (401), asserting that the others were refused
+/// before (429 locked out, 503 too many checks at once).
+fn checked_of(statuses: &[reqwest::StatusCode]) -> usize {
+    assert!(
+        statuses
+            .iter()
+            .all(|status| [401, 429, 503].contains(&status.as_u16())),
+        "{statuses:?}"
+    );
+    statuses.iter().filter(|status| **status == 401).count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flood_of_logins_is_turned_away_and_other_callers_are_served() {
+    let app = secured_app(&[]).await;
+    let alice = user(&app, "alice").await;
+    let flood = (0..1000).map(|index| {
+        let app = &app;
+        async move {
+            login(app, &format!("nobody{index}"), "whatever-password")
+                .await
+                .status()
+        }
+    });
+    let (statuses, me) = tokio::join!(
+        futures_util::future::join_all(flood),
+        alice.get("/users/me")
+    );
+    assert_eq!(
+        me.status, 200,
+        "an authenticated call is served during the flood"
+    );
+    let checked = checked_of(&statuses);
+    assert!(
+        checked <= 3 * host::auth::ADDRESS_FACTOR as usize,
+        "{checked} checks from one address: past its limit over all names"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,6 +6,7 @@
 
 mod bootstrap;
 mod logins;
+mod passwords;
 pub mod secrets;
 mod tokens;
 
@@ -18,7 +19,8 @@ pub mod oidc;
 use serde::{Deserialize, Serialize};
 
 pub use bootstrap::{Bootstrap, FIRST_ADMIN, bootstrap};
-pub use logins::LoginLimiter;
+pub use logins::{ADDRESS_FACTOR, Attempt, LoginLimiter};
+pub use passwords::{PASSWORD_LINE, PASSWORD_THREADS, PasswordWorkers, PasswordsBusy};
 pub use tokens::{IssueError, issue_token, record_token};
 
 use crate::store::{JobStore, StoreError, now_micros};

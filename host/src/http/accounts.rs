@@ -1,9 +1,10 @@
 //! Users and tokens over HTTP: `POST /token` (OAuth2 password flow), `GET /users/me`, the
 //! administrators' `/users`, and each user's API tokens under `/tokens`.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Extension, Form, Json, Router};
@@ -14,7 +15,9 @@ use uuid::Uuid;
 use super::AppState;
 use super::auth::require_admin;
 use super::extract::ApiJson;
-use crate::auth::{self, Identity, IssueError, Role, USER_NAME_RULE, is_valid_user_name, secrets};
+use crate::auth::{
+    self, Identity, IssueError, PasswordsBusy, Role, USER_NAME_RULE, is_valid_user_name, secrets,
+};
 use crate::problem::{Problem, ProblemKind};
 use crate::store::Removal;
 
@@ -44,6 +47,7 @@ struct LoginForm {
 
 async fn login(
     State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     Form(form): Form<LoginForm>,
 ) -> Result<Json<Value>, Problem> {
     if form
@@ -57,13 +61,19 @@ async fn login(
         )
         .with("error", "unsupported_grant_type"));
     }
-    if let Err(wait) = state.logins.check(&form.username) {
-        return Err(Problem::new(
-            ProblemKind::TooManyLogins,
-            format!("too many failed logins for {:?}", form.username),
-        )
-        .with("retryAfter", wait.as_secs().max(1)));
-    }
+    let attempt = state
+        .logins
+        .begin(&form.username, client.ip())
+        .map_err(|wait| {
+            Problem::new(
+                ProblemKind::TooManyLogins,
+                format!(
+                    "too many failed logins for {:?} from this address",
+                    form.username
+                ),
+            )
+            .with("retryAfter", wait.as_secs().max(1))
+        })?;
     let record = state
         .store
         .login_record(&form.username)
@@ -74,18 +84,19 @@ async fn login(
         _ => (None, secrets::UNMATCHABLE_HASH.to_owned()),
     };
     let password = form.password;
-    let matches =
-        tokio::task::spawn_blocking(move || secrets::password_matches(&password, &stored))
-            .await
-            .map_err(Problem::internal)?;
+    let matches = state
+        .passwords
+        .run(move || secrets::password_matches(&password, &stored))
+        .await
+        .map_err(passwords_busy)?;
     if !(matches && role.is_some()) {
-        state.logins.failed(&form.username);
+        attempt.failed();
         return Err(
             Problem::new(ProblemKind::LoginFailed, "wrong user name or password")
                 .with("error", "invalid_grant"),
         );
     }
-    state.logins.succeeded(&form.username);
+    attempt.succeeded();
     let lifetime = state.token_lifetime;
     let (token, _) = issue_token(&state, &form.username, "login", Some(lifetime)).await?;
     Ok(Json(json!({
@@ -145,7 +156,7 @@ async fn create_user(
     require_admin(&caller)?;
     check_user_name(&user.name)?;
     let hash = match user.password {
-        Some(password) => Some(hash_password(password).await?),
+        Some(password) => Some(hash_password(&state, password).await?),
         None => None,
     };
     let created = state
@@ -165,11 +176,14 @@ async fn create_user(
     ))
 }
 
-/// Hashes a password off the async runtime (Argon2 takes tens of milliseconds on purpose).
-pub(crate) async fn hash_password(password: String) -> Result<String, Problem> {
-    let hashed = tokio::task::spawn_blocking(move || secrets::hash_password(&password))
+/// Hashes a password on the password threads (Argon2 takes tens of milliseconds and 19 MiB on
+/// purpose).
+async fn hash_password(state: &AppState, password: String) -> Result<String, Problem> {
+    let hashed = state
+        .passwords
+        .run(move || secrets::hash_password(&password))
         .await
-        .map_err(Problem::internal)?;
+        .map_err(passwords_busy)?;
     match hashed {
         Err(error @ secrets::HashError::TooShort) => Err(Problem::new(
             ProblemKind::MalformedRequest,
@@ -178,6 +192,14 @@ pub(crate) async fn hash_password(password: String) -> Result<String, Problem> {
         .with("pointer", "/password")),
         other => other.map_err(Problem::internal),
     }
+}
+
+/// Every password thread is busy and the line is full: retry in a moment.
+fn passwords_busy(busy: PasswordsBusy) -> Problem {
+    Problem::new(
+        ProblemKind::ServerBusy,
+        format!("{busy}; retry after the Retry-After delay"),
+    )
 }
 
 fn check_user_name(name: &str) -> Result<(), Problem> {

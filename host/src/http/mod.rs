@@ -57,8 +57,10 @@ pub struct Shared {
     pub limits: LimitPolicy,
     /// Turns bearer tokens into callers.
     pub auth: Arc<Authenticator>,
-    /// Failed logins per user name.
+    /// Login attempts and failures per user name and client address.
     pub logins: LoginLimiter,
+    /// The threads that hash and verify passwords.
+    pub passwords: crate::auth::PasswordWorkers,
     /// Lifetime of the tokens `POST /token` issues.
     pub token_lifetime: std::time::Duration,
     /// Per-user quotas.

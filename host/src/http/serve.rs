@@ -6,6 +6,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -38,9 +39,9 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let (stream, client) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(error) => {
                     // Out of file descriptors, say: wait a moment rather than spin.
                     tracing::warn!(%error, "accepting a connection");
@@ -55,7 +56,12 @@ pub async fn serve(
             .header_read_timeout(timeouts.headers)
             .serve_connection(
                 TokioIo::new(stream),
-                TowerToHyperService::new(service.clone()),
+                // Handlers that need the client's address (login limits) read it from here.
+                TowerToHyperService::new(
+                    tower::ServiceBuilder::new()
+                        .layer(axum::Extension(ConnectInfo(client)))
+                        .service(service.clone()),
+                ),
             );
         let watched = graceful.watch(connection);
         tokio::spawn(async move {
