@@ -2,10 +2,12 @@
 //! same server, measured in the same run, and the cost of one sandboxed execution without HTTP;
 //! jobs, cancellation, large files, the module lifecycle (`modules.rs`), a GEMSEO study
 //! through the gemseo-http face (`gemseo.rs`), synchronous latency during a job storm
-//! (`sync_share.rs`), and an idle server's wake-ups (`idle.rs`).
+//! (`sync_share.rs`), an idle server's wake-ups (`idle.rs`), and a flood of logins
+//! (`logins.rs`).
 
 mod gemseo;
 mod idle;
+mod logins;
 mod modules;
 mod sync_share;
 
@@ -68,6 +70,9 @@ fn main() -> anyhow::Result<()> {
     }
     if run("modules") {
         modules::lifecycle(&root, scratch)?;
+    }
+    if run("logins") {
+        logins::flood(&sellar1, scratch)?;
     }
     if run("gemseo") {
         gemseo::mdf_study(&root, scratch)?;
