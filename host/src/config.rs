@@ -132,6 +132,8 @@ pub struct JobSettings {
     pub database: Option<PathBuf>,
     /// Jobs that may wait in the queue; past it, submissions get 503 + Retry-After.
     pub max_queued: u64,
+    /// The most items one batch may hold; past it, 413 before any item is read.
+    pub max_batch: u64,
     /// Attempts before a job whose worker keeps dying is failed ("worker lost").
     pub max_attempts: u32,
     /// How long a stopping server lets running jobs finish, e.g. "30s"; the rest run again
@@ -158,6 +160,7 @@ impl Default for JobSettings {
         Self {
             database: None,
             max_queued: 1_000_000,
+            max_batch: 10_000,
             max_attempts: 3,
             shutdown_grace: Duration::from_secs(30),
             retention: Duration::from_secs(7 * 24 * 3600),

@@ -137,6 +137,7 @@ impl Application {
             store: store.clone(),
             scheduler: scheduler.clone(),
             max_queued_jobs: config.jobs.max_queued,
+            max_batch: config.jobs.max_batch,
             max_module_bytes: config.modules.max_bytes,
             limits: policy,
             auth: Arc::new(Authenticator::new(

@@ -225,6 +225,59 @@ async fn events_stream_progress_in_order_until_the_end() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_batch_past_its_cap_is_refused_before_its_items_are_read() {
+    let app = spawn_app_with(&["sellar1"], |config| {
+        config.jobs.max_batch = 100;
+        config.http.max_body_bytes = 4 << 20;
+    })
+    .await;
+    let over = app
+        .post_json(
+            "/processes/Sellar1/batch",
+            &json!({"inputs": vec![json!({}); 101]}),
+        )
+        .await;
+    assert_eq!(over.problem_slug(), "payload-too-large", "{over:?}");
+    assert_eq!(over.body["pointer"], "/inputs");
+    // A million items in 3 MB: refused by their count, not after a million maps were built
+    // (which took gigabytes); and items that are not objects are never looked at.
+    let million = format!("{{\"inputs\": [{}]}}", vec!["7"; 1_000_000].join(","));
+    let huge = app
+        .post_raw(
+            "/processes/Sellar1/batch",
+            "application/json",
+            million.into_bytes(),
+        )
+        .await;
+    assert_eq!(huge.problem_slug(), "payload-too-large", "{huge:?}");
+    assert!(
+        huge.body["detail"]
+            .as_str()
+            .is_some_and(|detail| detail.contains("1000000")),
+        "{huge:?}"
+    );
+    let not_a_list = app
+        .post_json(
+            "/processes/Sellar1/batch",
+            &json!({"inputs": {"x_1": [1.0]}}),
+        )
+        .await;
+    assert_eq!(
+        not_a_list.problem_slug(),
+        "malformed-request",
+        "{not_a_list:?}"
+    );
+    assert_eq!(not_a_list.body["pointer"], "/inputs");
+    let at_cap = app
+        .post_json(
+            "/processes/Sellar1/batch",
+            &json!({"inputs": vec![json!({}); 100]}),
+        )
+        .await;
+    assert_eq!(at_cap.status, 201, "{at_cap:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_batch_is_atomic_and_every_job_of_it_runs() {
     let app = spawn_app(&["sellar1"]).await;
     let inputs: Vec<Value> = (0..200)

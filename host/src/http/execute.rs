@@ -7,6 +7,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
 use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use std::path::PathBuf;
@@ -125,20 +127,47 @@ pub(super) async fn execute_now(
 }
 
 /// `POST /processes/{id}/batch`: many executions of one process, submitted atomically as jobs.
+/// A batch: its items are counted (without keeping them) and the count checked against
+/// `jobs.max_batch`, the queue and the caller's quotas before any item is read, so a refused
+/// batch costs no more memory than its body.
 async fn batch(
     State(state): State<AppState>,
     Extension(caller): Extension<Identity>,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<ExecuteBody<Vec<Map<String, Value>>>>,
+    ApiJson(body): ApiJson<ExecuteBody<Option<Box<RawValue>>>>,
 ) -> Result<Response, Problem> {
+    let items = body.inputs.as_deref().map_or("[]", RawValue::get);
+    let count = serde_json::from_str::<Vec<IgnoredAny>>(items)
+        .map_err(|error| batch_inputs_problem(&error))?
+        .len() as u64;
+    if count > state.max_batch {
+        return Err(Problem::new(
+            ProblemKind::PayloadTooLarge,
+            format!(
+                "a batch holds at most {} items (jobs.max_batch); this one holds {count}",
+                state.max_batch
+            ),
+        )
+        .with("pointer", "/inputs"));
+    }
     let common = Common::prepare(&state, &caller, &id, &body).await?;
-    let inputs = body
-        .inputs
+    submit::admit(&state, &common.owner, count).await?;
+    let inputs = serde_json::from_str::<Vec<Map<String, Value>>>(items)
+        .map_err(|error| batch_inputs_problem(&error))?
         .into_iter()
         .enumerate()
         .map(|(index, inputs)| common.inputs(inputs, &format!("/inputs/{index}")))
         .collect::<Result<Vec<_>, _>>()?;
     submit::many(&state, &common, inputs).await
+}
+
+/// `inputs` of a batch is not an array of objects.
+fn batch_inputs_problem(error: &serde_json::Error) -> Problem {
+    Problem::new(
+        ProblemKind::MalformedRequest,
+        format!("inputs must be an array of input objects: {error}"),
+    )
+    .with("pointer", "/inputs")
 }
 
 /// What every execution of one request shares: the process, its grammar for the options,

@@ -47,6 +47,8 @@ pub struct Shared {
     pub scheduler: Arc<Scheduler>,
     /// The most jobs that may wait; past it, submissions get 503.
     pub max_queued_jobs: u64,
+    /// The most items in one batch.
+    pub max_batch: u64,
     /// The largest module `POST /processes` accepts, in bytes.
     pub max_module_bytes: u64,
     /// Uploaded files.

@@ -83,21 +83,7 @@ async fn insert(
     common: &Common,
     inputs: Vec<Map<String, Value>>,
 ) -> Result<(Vec<NewJob>, Inserted), Problem> {
-    let queued = state
-        .submission_gauges
-        .queued(&state.store)
-        .await
-        .map_err(Problem::from)?;
-    if queued.saturating_add(inputs.len() as u64) > state.max_queued_jobs {
-        return Err(Problem::new(
-            ProblemKind::ServerBusy,
-            format!(
-                "the job queue is full ({queued} waiting, at most {})",
-                state.max_queued_jobs
-            ),
-        ));
-    }
-    check_quotas(state, &common.owner, inputs.len() as u64).await?;
+    admit(state, &common.owner, inputs.len() as u64).await?;
     let jobs = inputs
         .into_iter()
         .map(|inputs| new_job(common, inputs))
@@ -108,6 +94,26 @@ async fn insert(
         .add(&common.owner, jobs.len() as u64);
     state.scheduler.wake();
     Ok((jobs, inserted))
+}
+
+/// Refuses `adding` jobs of `owner` when the queue has no room for them (503) or they would
+/// pass the owner's quotas (429).
+pub(super) async fn admit(state: &AppState, owner: &str, adding: u64) -> Result<(), Problem> {
+    let queued = state
+        .submission_gauges
+        .queued(&state.store)
+        .await
+        .map_err(Problem::from)?;
+    if queued.saturating_add(adding) > state.max_queued_jobs {
+        return Err(Problem::new(
+            ProblemKind::ServerBusy,
+            format!(
+                "the job queue is full ({queued} waiting, at most {})",
+                state.max_queued_jobs
+            ),
+        ));
+    }
+    check_quotas(state, owner, adding).await
 }
 
 /// Refuses `adding` jobs of `owner` past their queued or storage quota (429, naming it). The
