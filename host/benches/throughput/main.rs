@@ -2,13 +2,14 @@
 //! same server, measured in the same run, and the cost of one sandboxed execution without HTTP;
 //! jobs, cancellation, large files, the module lifecycle (`modules.rs`), a GEMSEO study
 //! through the gemseo-http face (`gemseo.rs`), synchronous latency during a job storm
-//! (`sync_share.rs`), an idle server's wake-ups (`idle.rs`), and a flood of logins
-//! (`logins.rs`).
+//! (`sync_share.rs`), an idle server's wake-ups (`idle.rs`), a flood of logins (`logins.rs`)
+//! and what a refused batch costs (`refusals.rs`).
 
 mod gemseo;
 mod idle;
 mod logins;
 mod modules;
+mod refusals;
 mod sync_share;
 
 use std::path::Path;
@@ -73,6 +74,9 @@ fn main() -> anyhow::Result<()> {
     }
     if run("logins") {
         logins::flood(&sellar1, scratch)?;
+    }
+    if run("refusals") {
+        refusals::huge_batch(&sellar1, scratch)?;
     }
     if run("gemseo") {
         gemseo::mdf_study(&root, scratch)?;
