@@ -3,11 +3,13 @@
 //! jobs, cancellation, large files, the module lifecycle (`modules.rs`), a GEMSEO study
 //! through the gemseo-http face (`gemseo.rs`), synchronous latency during a job storm
 //! (`sync_share.rs`), an idle server's wake-ups (`idle.rs`), a flood of logins (`logins.rs`)
-//! and what a refused batch costs (`refusals.rs`).
+//! what a refused batch costs (`refusals.rs`), and the server's memory once ready after a cold
+//! and a cached start (`memory.rs`).
 
 mod gemseo;
 mod idle;
 mod logins;
+mod memory;
 mod modules;
 mod refusals;
 mod sync_share;
@@ -77,6 +79,9 @@ fn main() -> anyhow::Result<()> {
     }
     if run("refusals") {
         refusals::huge_batch(&sellar1, scratch)?;
+    }
+    if run("memory") {
+        memory::after_starts(&root, scratch)?;
     }
     if run("gemseo") {
         gemseo::mdf_study(&root, scratch)?;
