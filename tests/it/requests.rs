@@ -248,3 +248,74 @@ async fn wait_for_load(app: &TestApp, running: u64, waiting: u64) {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
 }
+
+/// Values no client should send for a number, as they would be written in a query string.
+const ABSURD: [&str; 10] = [
+    "0",
+    "-1",
+    "-0",
+    "1.5",
+    "1e20",
+    "1.9e19",
+    "1e300",
+    "18446744073709551616",
+    "NaN",
+    "inf",
+];
+
+/// A refusal is a 4xx problem document; nothing a client sends makes the server fail.
+fn assert_answered(what: &str, status: reqwest::StatusCode, reply: &crate::helpers::Reply) {
+    assert!(
+        status.is_success() || (status.is_client_error() && !reply.problem_slug().is_empty()),
+        "{what}: {reply:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_numeric_parameter_takes_absurd_values_with_a_clear_answer() {
+    let app = spawn_app(&["sellar1"]).await;
+    let before = app.get("/processes").await.body;
+    let job = app.submit_ok("Sellar1", &json!({})).await;
+    app.wait_for_job(&job).await;
+    let queries = [
+        format!("/jobs/{job}?wait="),
+        "/jobs?limit=".to_owned(),
+        "/jobs?after=".to_owned(),
+        "/v1/job/1?long_polling=true&long_polling_timeout=".to_owned(),
+    ];
+    for query in &queries {
+        for value in ABSURD {
+            let path = format!("{query}{value}");
+            let reply = app.get(&path).await;
+            assert_answered(&path, reply.status, &reply);
+        }
+    }
+    let numbers = ABSURD
+        .iter()
+        .filter(|value| !["NaN", "inf"].contains(value));
+    let members = [
+        "fuel",
+        "memoryBytes",
+        "deadlineMs",
+        "workspaceBytes",
+        "workspaceFiles",
+    ];
+    for value in numbers {
+        let mut bodies: Vec<String> = members
+            .iter()
+            .map(|member| format!(r#"{{"inputs": {{}}, "limits": {{"{member}": {value}}}}}"#))
+            .collect();
+        bodies.push(format!(r#"{{"inputs": {{}}, "priority": {value}}}"#));
+        for body in bodies {
+            let reply = app
+                .post_raw(
+                    "/processes/Sellar1/execution",
+                    "application/json",
+                    body.clone().into_bytes(),
+                )
+                .await;
+            assert_answered(&body, reply.status, &reply);
+        }
+    }
+    still_serving(&app, &before).await;
+}

@@ -1,7 +1,9 @@
-//! A JSON body extractor whose every rejection is a problem document with a JSON pointer.
+//! A JSON body extractor whose every rejection is a problem document with a JSON pointer,
+//! and a query-string extractor whose rejections are problem documents too.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_path_to_error::Segment;
@@ -33,6 +35,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 }
             })?;
         parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// `Query<T>` for this API: a query string of the wrong shape (an unknown parameter, a number
+/// that is not one) is a `400 malformed-request` problem, not axum's plain-text answer.
+#[derive(Debug, Clone)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(query)| ApiQuery(query))
+            .map_err(|rejection| Problem::new(ProblemKind::MalformedRequest, rejection.body_text()))
     }
 }
 

@@ -2,7 +2,7 @@
 //! `GET /jobs/{id}/files` (the tree) and `GET /jobs/{id}/files/{path}` (streamed, with Range).
 
 use axum::body::Body;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -13,6 +13,7 @@ use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
 use super::AppState;
+use super::extract::ApiQuery;
 use super::jobs::find_job;
 use crate::auth::Identity;
 use crate::files::{UploadError, WorkspacePath, list_tree, open_inside};
@@ -37,7 +38,7 @@ struct UploadQuery {
 async fn upload(
     State(state): State<AppState>,
     Extension(caller): Extension<Identity>,
-    Query(query): Query<UploadQuery>,
+    ApiQuery(query): ApiQuery<UploadQuery>,
     body: Body,
 ) -> Result<Response, Problem> {
     let name = query.name.unwrap_or_else(|| "upload".into());

@@ -3,7 +3,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::AppState;
+use super::extract::ApiQuery;
 use crate::auth::{Identity, Role};
 use crate::problem::{Problem, ProblemKind, stored_problem_response};
 use crate::scheduler::{JobEvent, results_document};
@@ -110,7 +111,7 @@ struct ListQuery {
 async fn list_jobs(
     State(state): State<AppState>,
     Extension(caller): Extension<Identity>,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Value>, Problem> {
     let limit = query.limit.unwrap_or(100).clamp(1, MAX_PAGE);
     let (created_from, created_to) = parse_interval(query.datetime.as_deref())?;
@@ -202,7 +203,7 @@ async fn job_status(
     State(state): State<AppState>,
     Extension(caller): Extension<Identity>,
     Path(id): Path<String>,
-    Query(query): Query<StatusQuery>,
+    ApiQuery(query): ApiQuery<StatusQuery>,
 ) -> Result<Json<Value>, Problem> {
     let wait = query
         .wait

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::AppState;
 use super::deploy;
-use super::extract::parse_json;
+use super::extract::{ApiQuery, parse_json};
 use crate::discipline::Discipline;
 use crate::problem::{Problem, ProblemKind};
 use crate::registry::{Catalog, Process, ProcessRef};
@@ -50,7 +50,7 @@ struct DescribeQuery {
 async fn describe_process(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(query): Query<DescribeQuery>,
+    ApiQuery(query): ApiQuery<DescribeQuery>,
 ) -> Result<Json<Value>, Problem> {
     let process = find_process(&state, &id)?;
     let options: Map<String, Value> = match &query.options {

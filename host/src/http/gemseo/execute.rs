@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -21,6 +21,7 @@ use super::document::{Echo, job_document};
 use super::user::user_id;
 use crate::auth::Identity;
 use crate::http::execute::{Common, ExecuteBody, LinearizeBody, differentiation, execute_now};
+use crate::http::extract::ApiQuery;
 use crate::http::{AppState, submit};
 use crate::problem::{Problem, ProblemKind};
 use crate::scheduler::{Scheduler, failed, outcome_of};
@@ -78,7 +79,7 @@ async fn execute(
     State(state): State<AppState>,
     Extension(caller): Extension<Identity>,
     Path(name): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
+    ApiQuery(query): ApiQuery<HashMap<String, String>>,
     body: Bytes,
 ) -> Result<Response, Problem> {
     let asynchronous = is_asynchronous(&query)?;

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use axum::routing::get;
@@ -19,6 +19,7 @@ use super::user::{UserIds, user_id};
 use crate::auth::{Identity, Role};
 use crate::files::{WorkspacePath, list_tree};
 use crate::http::AppState;
+use crate::http::extract::ApiQuery;
 use crate::http::files::serve_workspace_file;
 use crate::http::jobs::{capped_wait, wait_for_end};
 use crate::problem::{Problem, ProblemKind};
@@ -60,7 +61,7 @@ async fn status(
     State(state): State<AppState>,
     Extension(caller): Extension<Identity>,
     Path(id): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
+    ApiQuery(query): ApiQuery<HashMap<String, String>>,
 ) -> Result<Json<Value>, Problem> {
     let job = find_numbered_job(&state, &caller, &id).await?;
     let owner_name = job.owner.clone();
@@ -154,7 +155,7 @@ async fn download(
     State(state): State<AppState>,
     Extension(caller): Extension<Identity>,
     Path(id): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
+    ApiQuery(query): ApiQuery<HashMap<String, String>>,
     request: Request,
 ) -> Result<Response, Problem> {
     let job = find_numbered_job(&state, &caller, &id).await?;
