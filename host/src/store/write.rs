@@ -38,15 +38,18 @@ impl WriteTransaction {
     }
 
     /// Commits; once this returns `Ok` the writes are durable.
-    pub(super) async fn commit(mut self) -> Result<(), StoreError> {
-        sqlx::query("COMMIT").execute(&mut *self.connection).await?;
-        self.open = false;
-        Ok(())
+    pub(super) async fn commit(self) -> Result<(), StoreError> {
+        self.end("COMMIT").await
     }
 
     /// Ends a transaction that changed nothing worth keeping, keeping its connection.
-    pub(super) async fn rollback(mut self) -> Result<(), StoreError> {
-        sqlx::query("ROLLBACK")
+    pub(super) async fn rollback(self) -> Result<(), StoreError> {
+        self.end("ROLLBACK").await
+    }
+
+    /// Ends the transaction with `statement`; if that fails, dropping closes the connection.
+    async fn end(mut self, statement: &'static str) -> Result<(), StoreError> {
+        sqlx::query(statement)
             .execute(&mut *self.connection)
             .await?;
         self.open = false;
