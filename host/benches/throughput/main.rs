@@ -175,19 +175,21 @@ fn reset_peak_memory() {
 
 /// The peak resident memory of this process, in MiB (`VmHWM`).
 fn peak_memory_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
+    status_mib("self", "VmHWM:").unwrap_or(0.0)
+}
+
+/// A memory line of `/proc/<process>/status` (such as `VmRSS:`), in MiB.
+fn status_mib(process: &str, field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{process}/status")).ok()?;
+    let kib = status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|value| {
-            value
-                .trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<f64>()
-                .ok()
-        })
-        .map_or(0.0, |kib| kib / 1024.0)
+        .find_map(|line| line.strip_prefix(field))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse::<f64>()
+        .ok()?;
+    Some(kib / 1024.0)
 }
 
 /// Time from `DELETE /jobs/{id}` of a running guest (an infinite loop) to its guest thread

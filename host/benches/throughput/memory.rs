@@ -91,18 +91,6 @@ fn ready(address: &str) -> bool {
 
 /// `VmRSS` of process `pid`, in MiB.
 fn resident_mib(pid: u32) -> anyhow::Result<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let kib = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|value| {
-            value
-                .trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<f64>()
-                .ok()
-        })
-        .ok_or_else(|| anyhow::anyhow!("no VmRSS for {pid}"))?;
-    Ok(kib / 1024.0)
+    crate::status_mib(&pid.to_string(), "VmRSS:")
+        .ok_or_else(|| anyhow::anyhow!("no VmRSS for {pid}"))
 }
