@@ -530,6 +530,16 @@ impl Problem {
         )
     }
 
+    /// A failed file operation: `storage-full` when the disk had no room, else internal
+    /// (`whole` is what is logged for it).
+    pub fn of_io(io: &std::io::Error, whole: impl std::fmt::Display) -> Self {
+        if io.kind() == std::io::ErrorKind::StorageFull {
+            Self::storage_full(whole)
+        } else {
+            Self::internal(whole)
+        }
+    }
+
     /// A fault of the server: logged in full, sent without its cause.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "internal error");
@@ -637,5 +647,27 @@ impl IntoResponse for Problem {
             headers.insert(header::RETRY_AFTER, value);
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_storage_full_and_other_io_failures_are_internal() {
+        let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
+        let full = Problem::of_io(&full, "writing");
+        assert_eq!(full.kind.status(), StatusCode::INSUFFICIENT_STORAGE);
+        assert!(
+            full.into_response()
+                .headers()
+                .contains_key(header::RETRY_AFTER)
+        );
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert_eq!(
+            Problem::of_io(&denied, "writing").kind,
+            ProblemKind::Internal
+        );
     }
 }

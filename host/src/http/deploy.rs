@@ -150,10 +150,7 @@ fn deploy_problem(error: DeployError) -> Problem {
         DeployError::Conflict(_) => ProblemKind::DuplicatedProcess,
         DeployError::NoSuchProcess(_) => ProblemKind::NoSuchProcess,
         DeployError::Mismatch { .. } => ProblemKind::ProcessMismatch,
-        DeployError::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => {
-            return Problem::storage_full(io);
-        }
-        DeployError::Io(_) => return Problem::internal(error),
+        DeployError::Io(ref io) => return Problem::of_io(io, &error),
     };
     Problem::new(kind, error.to_string())
 }

@@ -59,10 +59,7 @@ pub(super) fn upload_problem(error: UploadError) -> Problem {
         | UploadError::TooManyChunks(_) => {
             Problem::new(ProblemKind::MalformedRequest, error.to_string())
         }
-        UploadError::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => {
-            Problem::storage_full(io)
-        }
-        UploadError::Io(_) => Problem::internal(error),
+        UploadError::Io(ref io) => Problem::of_io(io, &error),
     }
 }
 
