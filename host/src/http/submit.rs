@@ -48,7 +48,8 @@ pub(super) async fn one(
     Ok(response)
 }
 
-/// Submits a batch atomically: `201 Created` with the job ids in submission order.
+/// Submits a batch atomically, once [`admit`]ted: `201 Created` with the job ids in
+/// submission order.
 pub(super) async fn many(
     state: &AppState,
     common: &Common,
@@ -64,26 +65,26 @@ pub(super) async fn many(
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
-/// Inserts one job and wakes the scheduler; returns its record as inserted.
+/// Admits and inserts one job and wakes the scheduler; returns its record as inserted.
 pub(super) async fn insert_one(
     state: &AppState,
     common: &Common,
     inputs: Map<String, Value>,
 ) -> Result<JobRecord, Problem> {
+    admit(state, &common.owner, 1).await?;
     let (jobs, inserted) = insert(state, common, vec![inputs]).await?;
     jobs.first()
         .map(|job| job.accepted_record(inserted.created_at, inserted.first_seq))
         .ok_or_else(|| Problem::internal("no job inserted"))
 }
 
-/// Inserts the jobs (all or none) and wakes the scheduler; returns them and what the store
-/// gave them.
+/// Inserts jobs already [`admit`]ted (all or none) and wakes the scheduler; returns them and
+/// what the store gave them.
 async fn insert(
     state: &AppState,
     common: &Common,
     inputs: Vec<Map<String, Value>>,
 ) -> Result<(Vec<NewJob>, Inserted), Problem> {
-    admit(state, &common.owner, inputs.len() as u64).await?;
     let jobs = inputs
         .into_iter()
         .map(|inputs| new_job(common, inputs))
