@@ -147,6 +147,9 @@ pub struct JobSettings {
     /// The most bytes of results, logs and workspace files kept; past it the oldest finished
     /// jobs expire first.
     pub max_result_bytes: u64,
+    /// The free space the data directory's disk keeps: below it, uploads and new jobs are
+    /// refused (507 storage-full) while reads and running jobs go on.
+    pub min_free_disk_bytes: u64,
     /// How often the garbage collector runs (also once at start), e.g. "1min".
     #[serde(with = "humantime_serde")]
     pub gc_interval: Duration,
@@ -165,6 +168,7 @@ impl Default for JobSettings {
             shutdown_grace: Duration::from_secs(30),
             retention: Duration::from_secs(7 * 24 * 3600),
             max_result_bytes: 4096 * MIB,
+            min_free_disk_bytes: 256 * MIB,
             gc_interval: Duration::from_secs(60),
             webhooks_to_private_networks: false,
         }

@@ -9,6 +9,7 @@ pub mod client;
 pub mod config;
 pub mod descriptors;
 pub mod discipline;
+pub mod drain;
 pub mod execution;
 pub mod files;
 pub mod http;

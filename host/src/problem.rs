@@ -117,11 +117,21 @@ pub enum ProblemKind {
     StorageFull,
     /// No live token of the caller's has this id.
     NoSuchToken,
+    /// The request's URI is longer than the server reads.
+    UriTooLong,
+    /// The request's header section is larger, or has more fields, than the server reads.
+    HeadersTooLarge,
+    /// No byte of the requested range is in the file.
+    RangeNotSatisfiable,
+    /// The client sent its body too slowly.
+    RequestTimeout,
+    /// The server is shutting down: it takes no new request.
+    ShuttingDown,
 }
 
 impl ProblemKind {
     /// All kinds, for the documentation endpoint.
-    pub const ALL: [Self; 45] = [
+    pub const ALL: [Self; 50] = [
         Self::NoSuchProcess,
         Self::NotFound,
         Self::MethodNotAllowed,
@@ -167,6 +177,11 @@ impl ProblemKind {
         Self::QuotaExceeded,
         Self::StorageFull,
         Self::NoSuchToken,
+        Self::UriTooLong,
+        Self::HeadersTooLarge,
+        Self::RangeNotSatisfiable,
+        Self::RequestTimeout,
+        Self::ShuttingDown,
     ];
 
     /// The short name used in the `type` URI.
@@ -217,6 +232,11 @@ impl ProblemKind {
             Self::QuotaExceeded => "quota-exceeded",
             Self::StorageFull => "storage-full",
             Self::NoSuchToken => "no-such-token",
+            Self::UriTooLong => "uri-too-long",
+            Self::HeadersTooLarge => "headers-too-large",
+            Self::RangeNotSatisfiable => "range-not-satisfiable",
+            Self::RequestTimeout => "request-timeout",
+            Self::ShuttingDown => "shutting-down",
         }
     }
 
@@ -276,6 +296,33 @@ impl ProblemKind {
             | Self::InvalidDescription => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
+            Self::UriTooLong => StatusCode::URI_TOO_LONG,
+            Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Self::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The kind an error response of `status` is reported as when it was made without a
+    /// problem document (by the HTTP framework or a file server): the kind of that status, or
+    /// `malformed-request` for another 4xx and `internal` for another 5xx.
+    pub fn of_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::UNAUTHORIZED => Self::Unauthorized,
+            StatusCode::FORBIDDEN => Self::Forbidden,
+            StatusCode::NOT_FOUND => Self::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed,
+            StatusCode::REQUEST_TIMEOUT => Self::RequestTimeout,
+            StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
+            StatusCode::URI_TOO_LONG => Self::UriTooLong,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType,
+            StatusCode::RANGE_NOT_SATISFIABLE => Self::RangeNotSatisfiable,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => Self::HeadersTooLarge,
+            StatusCode::SERVICE_UNAVAILABLE => Self::ServerBusy,
+            StatusCode::INSUFFICIENT_STORAGE => Self::StorageFull,
+            status if status.is_client_error() => Self::MalformedRequest,
+            _ => Self::Internal,
         }
     }
 
@@ -327,6 +374,11 @@ impl ProblemKind {
             Self::QuotaExceeded => "Quota exceeded",
             Self::StorageFull => "Storage full",
             Self::NoSuchToken => "No such token",
+            Self::UriTooLong => "URI too long",
+            Self::HeadersTooLarge => "Request headers too large",
+            Self::RangeNotSatisfiable => "Range not satisfiable",
+            Self::RequestTimeout => "Request timeout",
+            Self::ShuttingDown => "Shutting down",
         }
     }
 
@@ -439,6 +491,21 @@ impl ProblemKind {
                 "The request would pass one of your quotas; `quota` names it (max_queued, max_workspace_bytes, max_fuel, max_memory_bytes). Wait for jobs to finish, dismiss finished ones, or ask for less."
             }
             Self::NoSuchToken => "No live token of yours has this id. GET /tokens lists them.",
+            Self::UriTooLong => {
+                "The path and query string are longer than the server reads (16 KiB). Send large parameters in a body."
+            }
+            Self::HeadersTooLarge => {
+                "The request's headers are larger than the server reads (64 KiB, at most 100 fields)."
+            }
+            Self::RangeNotSatisfiable => {
+                "No byte of the requested Range is in the file; Content-Range gives its size."
+            }
+            Self::RequestTimeout => {
+                "The body arrived too slowly: a pause between two of its pieces was longer than http.body_timeout."
+            }
+            Self::ShuttingDown => {
+                "The server is shutting down and takes no new request; the request was not run. Retry after the Retry-After delay (on another instance, or once it is back)."
+            }
             Self::StorageFull => {
                 "The server's disk is full: nothing of this request was stored. Reads keep working; retry after the Retry-After delay, once the operator has freed space (the server recovers by itself)."
             }

@@ -124,16 +124,32 @@ impl QuotaValues {
         }
     }
 
-    /// Refuses new jobs while the user's finished jobs keep `stored` bytes, at or past the quota.
+    /// Refuses new jobs and uploads while the user's finished jobs and uploads keep `stored`
+    /// bytes, at or past the quota.
     pub fn check_storage(&self, stored: u64) -> Result<(), QuotaExceeded> {
         match self.max_workspace_bytes {
             Some(max) if stored >= max => Err(QuotaExceeded {
                 quota: "max_workspace_bytes",
                 detail: format!(
-                    "your jobs keep {stored} bytes, at or past your quota of {max}: dismiss some"
+                    "your jobs and uploads keep {stored} bytes, at or past your quota of {max}: dismiss jobs or wait for uploads to expire"
                 ),
             }),
             _ => Ok(()),
+        }
+    }
+
+    /// Refuses an upload that passed the room the user's storage quota had left (`left` bytes).
+    pub fn upload_too_large(left: u64) -> QuotaExceeded {
+        let detail = if left == 0 {
+            "your jobs and uploads fill your storage quota: dismiss jobs or wait for uploads to expire".to_owned()
+        } else {
+            format!(
+                "this upload is larger than the {left} bytes your storage quota has left; nothing of it was kept"
+            )
+        };
+        QuotaExceeded {
+            quota: "max_workspace_bytes",
+            detail,
         }
     }
 

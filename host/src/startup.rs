@@ -12,8 +12,9 @@ use crate::auth::{
     PasswordWorkers,
 };
 use crate::config::Config;
+use crate::drain::Drain;
 use crate::execution::Executor;
-use crate::files::{Disposal, Uploads};
+use crate::files::{DiskReserve, Disposal, Uploads};
 use crate::http::{self, AppState, Shared};
 use crate::registry::{self, Registry, Watch};
 use crate::sandbox::Sandbox;
@@ -28,6 +29,7 @@ pub struct Application {
     router: axum::Router,
     address: SocketAddr,
     scheduler: Arc<Scheduler>,
+    drain: Drain,
     client_timeouts: http::ClientTimeouts,
     registry: Arc<Registry>,
     first_run: Bootstrap,
@@ -117,6 +119,7 @@ impl Application {
         );
         let uploads = Uploads::new(&config.uploads_dir(), config.http.max_upload_bytes)
             .context("preparing the uploads directory")?;
+        uploads.remove_partials_at_start().log("at start");
         collector::start(
             store.clone(),
             Retention {
@@ -129,7 +132,13 @@ impl Application {
             uploads.clone(),
             disposal,
         );
+        let drain = Drain::default();
         let state = AppState::new(Shared {
+            drain: drain.clone(),
+            disk: DiskReserve {
+                dir: config.data_dir.clone(),
+                min_free_bytes: config.jobs.min_free_disk_bytes,
+            },
             uploads,
             submission_gauges: Default::default(),
             registry: registry.clone(),
@@ -162,6 +171,7 @@ impl Application {
             router,
             address,
             scheduler,
+            drain,
             client_timeouts: http::ClientTimeouts {
                 headers: config.http.header_timeout,
                 body: config.http.body_timeout,
@@ -190,16 +200,19 @@ impl Application {
         self.address
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight, stops claiming
-    /// jobs and lets running ones finish within the grace period (the others run again at the
-    /// next start).
+    /// Serves until `shutdown` completes, then drains: new requests are refused (503) while the
+    /// requests in flight finish (waits answer at once, queued synchronous executions are
+    /// refused), no job is claimed, and running ones finish within the grace period (the
+    /// others run again at the next start).
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let scheduler = self.scheduler.clone();
+        let drain = self.drain.clone();
         let stop_claiming = async move {
             shutdown.await;
+            drain.begin();
             scheduler.stop_claiming();
         };
         http::serve(

@@ -264,3 +264,61 @@ async fn a_stopping_server_hands_unfinished_jobs_back_without_counting_an_attemp
     );
     stop_cleanly(&mut restarted);
 }
+
+/// The files directly in `dir` whose name ends with `suffix`.
+fn files_ending(dir: &std::path::Path, suffix: &str) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.to_string_lossy().ends_with(suffix))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kill_9_during_an_upload_leaves_no_partial_file_after_the_restart() {
+    let modules = tempfile::tempdir().expect("modules dir");
+    let data = tempfile::tempdir().expect("data dir");
+    let (mut server, address) = start_server(modules.path(), data.path());
+    // An upload that sends 4 MiB, then waits forever for the rest.
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    sender.send(Ok(vec![7; 4 << 20])).await.expect("queued");
+    let body = reqwest::Body::wrap_stream(tokio_stream_of(receiver));
+    let upload = tokio::spawn(
+        reqwest::Client::new()
+            .post(format!("{address}/files?name=big.bin"))
+            .body(body)
+            .send(),
+    );
+    let uploads = data.path().join("uploads");
+    let started = Instant::now();
+    while files_ending(&uploads, ".partial").is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no partial file"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.kill().expect("kill -9");
+    server.wait().expect("reaped");
+    assert_eq!(files_ending(&uploads, ".partial").len(), 1);
+    drop(sender);
+    let _ = upload.await;
+
+    let (mut restarted, _) = start_server(modules.path(), data.path());
+    assert_eq!(
+        files_ending(&uploads, ".partial"),
+        Vec::<std::path::PathBuf>::new()
+    );
+    stop_cleanly(&mut restarted);
+}
+
+/// A stream of what `receiver` receives.
+fn tokio_stream_of<T>(
+    receiver: tokio::sync::mpsc::Receiver<T>,
+) -> impl futures_util::Stream<Item = T> {
+    futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|item| (item, receiver))
+    })
+}

@@ -135,6 +135,9 @@ pub fn test_config(data_dir: &Path, modules_dir: &Path) -> Config {
     config.limits.output_bytes = 1 << 20;
     config.limits.log_bytes = 64 << 10;
     config.http.max_body_bytes = 256 << 10;
+    // Tests run on whatever disk the machine has, and the disk-full test fills a small one to
+    // ENOSPC on purpose: the free-space reserve is tested on its own.
+    config.jobs.min_free_disk_bytes = 0;
     // Modules compile as in production: in a bounded child process of the real binary.
     config.sandbox.compiler = Some(BINARY.into());
     config
@@ -210,7 +213,23 @@ pub async fn start(
     }
 }
 
+/// A server asked to stop, draining: its task (which ends once it has stopped), and its
+/// directories, kept until this is dropped.
+pub struct Stopping {
+    pub server: tokio::task::JoinHandle<anyhow::Result<()>>,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
 impl TestApp {
+    /// Asks the server to stop, as SIGTERM does, without waiting.
+    pub fn begin_shutdown(self) -> Stopping {
+        let _ = self.shutdown.send(());
+        Stopping {
+            server: self.server,
+            _dirs: (self.data_dir, self.modules_dir),
+        }
+    }
+
     /// Stops the server cleanly, waits until it has, and starts it again on `config` (which
     /// names the same directories).
     pub async fn restart(self, config: Config) -> TestApp {
@@ -340,6 +359,11 @@ impl Caller {
         self.post_json(&format!("/processes/{process}/execution"), body)
             .await
     }
+}
+
+/// Sends a request built by the test and reads its reply.
+pub async fn send(request: reqwest::RequestBuilder) -> Reply {
+    reply(request.send().await.expect("the request is answered")).await
 }
 
 async fn reply(response: reqwest::Response) -> Reply {

@@ -208,3 +208,77 @@ async fn finished_between(caller: &Caller, after: &Value, before: &Value) -> usi
         .filter(|finished| *finished > after && *finished < before)
         .count()
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn uploads_count_toward_the_storage_quota() {
+    let app = app_with_quota(QuotaValues {
+        max_workspace_bytes: Some(100_000),
+        ..QuotaValues::default()
+    })
+    .await;
+    let alice = user(&app, "alice").await;
+    let bob = user(&app, "bob").await;
+    let upload = |caller: &Caller, bytes: usize| {
+        let caller = caller.clone();
+        async move {
+            caller
+                .post_raw(
+                    "/files?name=data.bin",
+                    "application/octet-stream",
+                    vec![1; bytes],
+                )
+                .await
+        }
+    };
+    let first = upload(&alice, 60_000).await;
+    assert_eq!(first.status, 201, "{first:?}");
+    // Past the room left, the upload is refused and nothing of it kept.
+    let second = upload(&alice, 60_000).await;
+    assert_eq!(quota_of(&second), "max_workspace_bytes", "{second:?}");
+    let fits = upload(&alice, 30_000).await;
+    assert_eq!(fits.status, 201, "{fits:?}");
+    // A multipart submission's files count too.
+    let mut form =
+        b"--x\r\nContent-Disposition: form-data; name=\"data\"; filename=\"more.bin\"\r\n\r\n"
+            .to_vec();
+    form.extend_from_slice(&[1; 20_000]);
+    form.extend_from_slice(b"\r\n--x--\r\n");
+    let multipart = alice
+        .post_raw(
+            "/processes/Sellar1/execution",
+            "multipart/form-data; boundary=x",
+            form,
+        )
+        .await;
+    assert_eq!(quota_of(&multipart), "max_workspace_bytes", "{multipart:?}");
+    let last = upload(&alice, 10_000).await;
+    assert_eq!(last.status, 201, "{last:?}");
+    // The quota is full: uploads and new jobs are refused; another user is not.
+    assert_eq!(quota_of(&upload(&alice, 1).await), "max_workspace_bytes");
+    let job = alice.submit("Sellar1", &json!({})).await;
+    assert_eq!(quota_of(&job), "max_workspace_bytes", "{job:?}");
+    assert_eq!(upload(&bob, 60_000).await.status, 201);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_disk_short_of_its_reserve_refuses_uploads_and_jobs_and_keeps_serving_reads() {
+    let app = spawn_app_with(&["sellar1"], |config| {
+        config.jobs.min_free_disk_bytes = u64::MAX;
+    })
+    .await;
+    let upload = app
+        .post_raw("/files?name=a.bin", "application/octet-stream", vec![1; 10])
+        .await;
+    assert_eq!(upload.problem_slug(), "storage-full", "{upload:?}");
+    assert!(upload.headers.contains_key("retry-after"));
+    let job = app.submit("Sellar1", &json!({})).await;
+    assert_eq!(job.problem_slug(), "storage-full", "{job:?}");
+    let gemseo = app
+        .post_json("/v1/discipline/Sellar1/execute", &json!({"input_data": {}}))
+        .await;
+    assert_eq!(gemseo.problem_slug(), "storage-full", "{gemseo:?}");
+    assert_eq!(app.get("/processes").await.status, 200);
+    assert_eq!(app.get("/jobs").await.status, 200);
+    // A synchronous OGC execution stores nothing, so it still runs.
+    assert_eq!(app.execute("Sellar1", &json!({})).await.status, 200);
+}

@@ -317,5 +317,18 @@ async fn every_numeric_parameter_takes_absurd_values_with_a_clear_answer() {
             assert_answered(&body, reply.status, &reply);
         }
     }
+    for value in ABSURD {
+        for field in ["chunk_number", "total_chunks"] {
+            let form = format!(
+                "--x\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{value}\r\n\
+                 --x\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.csv\"\r\n\r\n\
+                 a,b\r\n--x--\r\n"
+            );
+            let reply = app
+                .post_raw("/v1/file/upload", "multipart/form-data; boundary=x", form.into_bytes())
+                .await;
+            assert_answered(&format!("{field}={value}"), reply.status, &reply);
+        }
+    }
     still_serving(&app, &before).await;
 }

@@ -3,8 +3,9 @@
 //! jobs, cancellation, large files, the module lifecycle (`modules.rs`), a GEMSEO study
 //! through the gemseo-http face (`gemseo.rs`), synchronous latency during a job storm
 //! (`sync_share.rs`), an idle server's wake-ups (`idle.rs`), a flood of logins (`logins.rs`)
-//! what a refused batch costs (`refusals.rs`), and the server's memory once ready after a cold
-//! and a cached start (`memory.rs`).
+//! what a refused batch costs (`refusals.rs`), whether submissions slow down as stored jobs grow
+//! (`rows.rs`), and the server's memory once ready after a cold and a cached start
+//! (`memory.rs`).
 
 mod gemseo;
 mod idle;
@@ -12,6 +13,7 @@ mod logins;
 mod memory;
 mod modules;
 mod refusals;
+mod rows;
 mod sync_share;
 
 use std::path::Path;
@@ -79,6 +81,9 @@ fn main() -> anyhow::Result<()> {
     }
     if run("refusals") {
         refusals::huge_batch(&sellar1, scratch)?;
+    }
+    if run("rows") {
+        rows::submissions_by_stored_jobs(&sellar1, scratch)?;
     }
     if run("memory") {
         memory::after_starts(&root, scratch)?;
@@ -407,13 +412,14 @@ fn over_http(sellar1: &Path, scratch: &Path) -> anyhow::Result<()> {
     );
     for concurrency in [1, 16] {
         let static_stats =
-            client.block_on(load(address, Method::GET, "/health", "", concurrency))?;
+            client.block_on(load(address, Method::GET, "/health", "", concurrency, None))?;
         let sellar_stats = client.block_on(load(
             address,
             Method::POST,
             "/processes/Sellar1/execution",
             SELLAR1_BODY,
             concurrency,
+            None,
         ))?;
         for (name, stats) in [
             ("GET /health (static)", &static_stats),
@@ -625,12 +631,15 @@ async fn request(
     Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
 }
 
+/// `concurrency` clients sending the same request on keep-alive connections (with `Prefer:
+/// prefer` when given), warmed up, then measured.
 async fn load(
     address: std::net::SocketAddr,
     method: Method,
     path: &'static str,
     body: &'static str,
     concurrency: usize,
+    prefer: Option<&'static str>,
 ) -> anyhow::Result<Stats> {
     let stop_warming = Instant::now() + WARM_UP;
     let stop = stop_warming + MEASURE;
@@ -645,12 +654,15 @@ async fn load(
                 if begun >= stop {
                     break;
                 }
-                let request = Request::builder()
+                let mut request = Request::builder()
                     .method(method.clone())
                     .uri(path)
                     .header("host", "bench")
-                    .header("content-type", "application/json")
-                    .body(Full::new(Bytes::from_static(body.as_bytes())))?;
+                    .header("content-type", "application/json");
+                if let Some(prefer) = prefer {
+                    request = request.header("prefer", prefer);
+                }
+                let request = request.body(Full::new(Bytes::from_static(body.as_bytes())))?;
                 let response = sender.send_request(request).await?;
                 let status = response.status();
                 response.into_body().collect().await?;

@@ -74,7 +74,7 @@ fn storm_config(
 
 /// Sellar1's latency over one keep-alive connection (the same measure as the HTTP rows).
 async fn sellar1_latency(address: std::net::SocketAddr) -> anyhow::Result<Stats> {
-    load(address, Method::POST, SELLAR1, crate::SELLAR1_BODY, 1).await
+    load(address, Method::POST, SELLAR1, crate::SELLAR1_BODY, 1, None).await
 }
 
 /// Queues the storm, measures Sellar1 while it runs, checks it still ran at the end, then

@@ -1,7 +1,10 @@
 //! Running executions: dedicated guest threads behind a bounded queue, fresh workspaces,
 //! results checked against the discipline's own grammar.
 
+mod gate;
 mod threads;
+
+pub use gate::StartGate;
 
 use threads::Lane;
 
@@ -177,14 +180,17 @@ impl Executor {
     }
 
     /// Runs one execution a client waits on, in a fresh sandbox and workspace, on any guest
-    /// thread and before queued jobs; `cancel` interrupts it.
+    /// thread and before queued jobs; `cancel` interrupts it, and `gate` withdrawn before it
+    /// starts keeps it from starting (it ends cancelled).
     pub async fn execute(
         &self,
         request: ExecutionRequest,
         observer: Box<dyn ExecutionObserver>,
         cancel: CancelFlag,
+        gate: StartGate,
     ) -> Result<Executed, Busy> {
-        self.execute_in(Lane::Sync, request, observer, cancel).await
+        self.execute_in(Lane::Sync, request, observer, cancel, gate)
+            .await
     }
 
     /// Runs one job's execution, on a shared guest thread only.
@@ -194,7 +200,8 @@ impl Executor {
         observer: Box<dyn ExecutionObserver>,
         cancel: CancelFlag,
     ) -> Result<Executed, Busy> {
-        self.execute_in(Lane::Job, request, observer, cancel).await
+        self.execute_in(Lane::Job, request, observer, cancel, StartGate::default())
+            .await
     }
 
     async fn execute_in(
@@ -203,13 +210,14 @@ impl Executor {
         request: ExecutionRequest,
         observer: Box<dyn ExecutionObserver>,
         cancel: CancelFlag,
+        gate: StartGate,
     ) -> Result<Executed, Busy> {
         let sandbox = self.sandbox.clone();
         let workspaces = self.workspaces.clone();
         let digest = request.process.digest;
         let ran = self
             .on_guest_thread(lane, move || {
-                if cancel.is_cancelled() {
+                if cancel.is_cancelled() || !gate.start() {
                     return cancelled_before_start(digest);
                 }
                 run_in_workspace(&sandbox, &workspaces, request, observer, &cancel)

@@ -3,20 +3,16 @@
 //! users, or two files, never mix; chunk 0 starts the file afresh.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use axum::body::Bytes;
 use futures_util::{Stream, StreamExt, stream};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{UploadError, UploadInfo, Uploads, stream_to_file};
+use super::{StreamFailure, UploadError, UploadInfo, Uploads, stream_to_file};
 
 /// The most chunks one file may be sent in (the client chooses the count).
 pub const MAX_CHUNKS: u64 = 100_000;
-
-/// Chunks older than this belong to abandoned uploads and are removed.
-const CHUNK_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 /// One received chunk, not yet filed under its number.
 #[derive(Debug)]
@@ -39,7 +35,7 @@ pub fn base_name(name: &str) -> Option<&str> {
 }
 
 impl Uploads {
-    fn chunks_dir(&self) -> PathBuf {
+    pub(super) fn chunks_dir(&self) -> PathBuf {
         self.dir.join(".chunks")
     }
 
@@ -50,7 +46,7 @@ impl Uploads {
     }
 
     /// Streams one chunk to disk (at most the upload size cap).
-    pub async fn receive_chunk<E: std::fmt::Display>(
+    pub async fn receive_chunk<E: StreamFailure>(
         &self,
         body: impl Stream<Item = Result<Bytes, E>> + Unpin,
     ) -> Result<Chunk, UploadError> {
@@ -96,6 +92,7 @@ impl Uploads {
         owner: &str,
         name: &str,
         total: u64,
+        max_bytes: u64,
     ) -> Result<UploadInfo, UploadError> {
         if total > MAX_CHUNKS {
             return Err(UploadError::TooManyChunks(MAX_CHUNKS));
@@ -111,7 +108,7 @@ impl Uploads {
         let chunks = stream::iter(paths.clone())
             .then(|path| async move { tokio::fs::read(path).await.map(Bytes::from) })
             .boxed();
-        let saved = self.save(owner, name.to_owned(), chunks).await;
+        let saved = self.save(owner, name.to_owned(), chunks, max_bytes).await;
         for path in &paths {
             let _ = tokio::fs::remove_file(path).await;
         }
@@ -128,7 +125,7 @@ fn chunk_key(owner: &str, name: &str) -> String {
     hex::encode(hasher.finalize())
 }
 
-/// Removes the chunks of `key`, and every chunk older than [`CHUNK_LIFETIME`].
+/// Removes the chunks of `key` (abandoned chunked uploads of other keys are the collector's).
 fn remove_chunks(dir: &Path, key: &str) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -139,11 +136,7 @@ fn remove_chunks(dir: &Path, key: &str) {
             name.strip_prefix(key)
                 .is_some_and(|rest| rest.starts_with('.'))
         });
-        let stale = entry
-            .metadata()
-            .and_then(|metadata| metadata.modified())
-            .is_ok_and(|modified| modified.elapsed().unwrap_or_default() > CHUNK_LIFETIME);
-        if mine || stale {
+        if mine {
             let _ = std::fs::remove_file(entry.path());
         }
     }
@@ -183,11 +176,11 @@ mod tests {
             .await
             .expect("works");
         assert!(matches!(
-            uploads.assemble("alice", "x.csv", 2).await,
+            uploads.assemble("alice", "x.csv", 2, u64::MAX).await,
             Err(UploadError::MissingChunk(1))
         ));
         assert!(matches!(
-            uploads.assemble("alice", "x.csv", u64::MAX).await,
+            uploads.assemble("alice", "x.csv", u64::MAX, u64::MAX).await,
             Err(UploadError::TooManyChunks(MAX_CHUNKS))
         ));
         uploads
@@ -198,7 +191,10 @@ mod tests {
             .file_chunk(send(b"").await, "alice", "x.csv", 2)
             .await
             .expect("works");
-        let info = uploads.assemble("alice", "x.csv", 3).await.expect("works");
+        let info = uploads
+            .assemble("alice", "x.csv", 3, u64::MAX)
+            .await
+            .expect("works");
         assert_eq!(
             std::fs::read(uploads.blob(info.id)).expect("works"),
             b"abcd"

@@ -1,16 +1,19 @@
 //! Files: uploads streamed to disk with their SHA-256, and the files of job workspaces.
 
+mod abandoned;
 mod chunks;
 mod path;
 mod removal;
+mod tally;
 mod tree;
 mod uploads;
 pub mod usage;
 
+pub use abandoned::{ABANDONED_AFTER, Swept};
 pub use chunks::{Chunk, MAX_CHUNKS, base_name};
 pub use path::{BadPath, WorkspacePath, open_inside};
 pub use removal::{Disposal, remove_tree};
-pub use uploads::{UploadError, UploadInfo, Uploads, stream_to_file};
+pub use uploads::{StreamFailure, UploadError, UploadInfo, Uploads, stream_to_file};
 
 use std::path::Path;
 
@@ -41,6 +44,21 @@ pub fn list_tree(root: &Path) -> Vec<FileEntry> {
         .collect();
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
+}
+
+/// A directory whose disk must keep some free space.
+#[derive(Debug, Clone)]
+pub struct DiskReserve {
+    /// The directory (the data directory).
+    pub dir: std::path::PathBuf,
+    /// The free bytes its disk keeps; below them, new work is refused.
+    pub min_free_bytes: u64,
+}
+
+/// The bytes an unprivileged writer may still put on the filesystem holding `path`.
+pub fn free_bytes(path: &Path) -> std::io::Result<u64> {
+    let stats = rustix::fs::statvfs(path)?;
+    Ok(stats.f_bavail.saturating_mul(stats.f_frsize))
 }
 
 /// A directory's change time (seconds, nanoseconds): it moves whenever an entry is created,

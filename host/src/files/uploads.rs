@@ -1,6 +1,7 @@
 //! Uploaded files: streamed to disk (never whole in memory), size-capped, SHA-256 recorded.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
@@ -8,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
+
+use super::tally::UploadTally;
 
 /// What is known of an upload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +30,38 @@ pub struct UploadInfo {
     pub sha256: String,
 }
 
+/// Why a body stream failed; in particular whether it passed the request's size limit (then
+/// the client is told 413, not that its upload broke off).
+pub trait StreamFailure: std::fmt::Display {
+    /// Whether the stream ended because the request body passed its size limit.
+    fn passed_limit(&self) -> bool {
+        false
+    }
+}
+
+impl StreamFailure for std::io::Error {}
+
+impl StreamFailure for std::convert::Infallible {}
+
+impl StreamFailure for axum::Error {
+    fn passed_limit(&self) -> bool {
+        let mut cause = std::error::Error::source(self);
+        while let Some(error) = cause {
+            if error.is::<http_body_util::LengthLimitError>() {
+                return true;
+            }
+            cause = error.source();
+        }
+        false
+    }
+}
+
+impl StreamFailure for axum::extract::multipart::MultipartError {
+    fn passed_limit(&self) -> bool {
+        self.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE
+    }
+}
+
 /// Why an upload failed; nothing of it is kept.
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {
@@ -36,6 +71,10 @@ pub enum UploadError {
     /// The client's body broke off.
     #[error("the upload broke off: {0}")]
     Interrupted(String),
+    /// The request's body passed the server's limit for it (`http.max_body_bytes` for a
+    /// multipart form).
+    #[error("the request body is larger than the server accepts: {0}")]
+    BodyTooLarge(String),
     /// A chunked upload names more chunks than allowed.
     #[error("a file may be sent in at most {0} chunks")]
     TooManyChunks(u64),
@@ -52,6 +91,7 @@ pub enum UploadError {
 pub struct Uploads {
     pub(super) dir: PathBuf,
     pub(super) max_bytes: u64,
+    tally: Arc<UploadTally>,
 }
 
 impl Uploads {
@@ -61,19 +101,33 @@ impl Uploads {
         Ok(Self {
             dir: dir.to_owned(),
             max_bytes,
+            tally: Arc::new(UploadTally::of_dir(dir)),
         })
     }
 
-    /// Streams `body` to disk, hashing as it goes; a partial file never survives a failure.
-    pub async fn save<E: std::fmt::Display>(
+    /// The largest upload accepted, in bytes.
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+
+    /// The bytes `owner`'s uploads hold.
+    pub fn bytes_of(&self, owner: &str) -> u64 {
+        self.tally.of(owner)
+    }
+
+    /// Streams `body` to disk, hashing as it goes, at most `max_bytes` (and never more than
+    /// the upload cap); a partial file never survives a failure.
+    pub async fn save<E: StreamFailure>(
         &self,
         owner: &str,
         name: String,
         body: impl Stream<Item = Result<axum::body::Bytes, E>> + Unpin,
+        max_bytes: u64,
     ) -> Result<UploadInfo, UploadError> {
         let id = Uuid::new_v4();
         let partial = self.dir.join(format!("{id}.partial"));
-        let result = stream_to_file(&partial, body, self.max_bytes).await;
+        let max_bytes = max_bytes.min(self.max_bytes);
+        let result = stream_to_file(&partial, body, max_bytes).await;
         let (size, sha256) = match result {
             Ok(written) => written,
             Err(error) => {
@@ -91,6 +145,7 @@ impl Uploads {
         let metadata = serde_json::to_vec(&info).map_err(std::io::Error::other)?;
         tokio::fs::write(self.dir.join(format!("{id}.json")), metadata).await?;
         tokio::fs::rename(&partial, self.blob(id)).await?;
+        self.tally.add(owner, size);
         Ok(info)
     }
 
@@ -132,7 +187,14 @@ impl Uploads {
                     .extension()
                     .is_some_and(|extension| extension == "json")
                 {
-                    let _ = std::fs::remove_file(path.with_extension("bin"));
+                    let info = std::fs::read(&path)
+                        .ok()
+                        .and_then(|bytes| serde_json::from_slice::<UploadInfo>(&bytes).ok());
+                    if std::fs::remove_file(path.with_extension("bin")).is_ok()
+                        && let Some(info) = info
+                    {
+                        self.tally.remove(&info.owner, info.size);
+                    }
                     removed += 1;
                 }
                 let _ = std::fs::remove_file(&path);
@@ -144,7 +206,7 @@ impl Uploads {
 
 /// Streams `body` into a new file at `path`, hashing as it goes; at most `max_bytes`. The caller
 /// removes the file on failure.
-pub async fn stream_to_file<E: std::fmt::Display>(
+pub async fn stream_to_file<E: StreamFailure>(
     path: &Path,
     mut body: impl Stream<Item = Result<axum::body::Bytes, E>> + Unpin,
     max_bytes: u64,
@@ -153,7 +215,13 @@ pub async fn stream_to_file<E: std::fmt::Display>(
     let mut hasher = Sha256::new();
     let mut size = 0u64;
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|error| UploadError::Interrupted(error.to_string()))?;
+        let chunk = chunk.map_err(|error| {
+            if error.passed_limit() {
+                UploadError::BodyTooLarge(error.to_string())
+            } else {
+                UploadError::Interrupted(error.to_string())
+            }
+        })?;
         size += chunk.len() as u64;
         if size > max_bytes {
             return Err(UploadError::TooLarge(max_bytes));
@@ -175,16 +243,23 @@ mod tests {
         let uploads = Uploads::new(dir.path(), 1024).expect("uploads");
         let body = || futures_util::stream::iter([Ok::<_, std::io::Error>("a,b\n".into())]);
         let old = uploads
-            .save("alice", "old.csv".into(), body())
+            .save("alice", "old.csv".into(), body(), u64::MAX)
             .await
             .expect("saved");
         std::thread::sleep(Duration::from_millis(400));
         let young = uploads
-            .save("alice", "new.csv".into(), body())
+            .save("alice", "new.csv".into(), body(), u64::MAX)
             .await
             .expect("saved");
         let removed = uploads.remove_older_than(Duration::from_millis(200));
         assert_eq!(removed, 1);
+        assert_eq!(uploads.bytes_of("alice"), young.size);
+        assert_eq!(
+            Uploads::new(dir.path(), 1024)
+                .expect("again")
+                .bytes_of("alice"),
+            young.size
+        );
         assert!(uploads.info(old.id).await.is_none());
         assert!(!uploads.blob(old.id).exists());
         assert_eq!(uploads.info(young.id).await, Some(young));

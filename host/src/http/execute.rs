@@ -14,13 +14,15 @@ use serde_json::{Map, Value, json};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::extract::{ApiJson, parse_json};
-use super::files::upload_problem;
+use super::extract::{ApiJson, multipart_problem, parse_json};
+use super::files::upload_room;
 use super::processes::{discipline_for, find_process};
-use super::{AppState, submit};
+use super::{AppState, refusals, submit};
 use crate::auth::Identity;
 use crate::discipline::Discipline;
-use crate::execution::{Computed, Differentiation, Executed, ExecutionFacts, ExecutionRequest};
+use crate::execution::{
+    Computed, Differentiation, Executed, ExecutionFacts, ExecutionRequest, StartGate,
+};
 use crate::files::WorkspacePath;
 use crate::limits::{ExecutionLimits, RequestedLimits};
 use crate::problem::{Problem, ProblemKind};
@@ -113,17 +115,31 @@ async fn execute(
     respond(executed, common.selected.as_deref())
 }
 
-/// Runs one execution within the request; a client that goes away interrupts the guest.
+/// Runs one execution within the request; a client that goes away interrupts the guest, and
+/// one still waiting for a guest thread when the server drains is refused (503).
 pub(super) async fn execute_now(
     state: &AppState,
     request: ExecutionRequest,
 ) -> Result<Executed, Problem> {
     let cancel_on_drop = CancelOnDrop(CancelFlag::default());
-    state
-        .executor
-        .execute(request, Box::new(IgnoreProgress), cancel_on_drop.0.clone())
-        .await
-        .map_err(|busy| Problem::new(ProblemKind::ServerBusy, busy.to_string()))
+    let gate = StartGate::default();
+    let execution = state.executor.execute(
+        request,
+        Box::new(IgnoreProgress),
+        cancel_on_drop.0.clone(),
+        gate.clone(),
+    );
+    let mut execution = std::pin::pin!(execution);
+    let executed = tokio::select! {
+        executed = &mut execution => executed,
+        () = state.drain.begun() => {
+            if gate.withdraw() {
+                return Err(refusals::shutting_down());
+            }
+            execution.await
+        }
+    };
+    executed.map_err(|busy| Problem::new(ProblemKind::ServerBusy, busy.to_string()))
 }
 
 /// `POST /processes/{id}/batch`: many executions of one process, submitted atomically as jobs.
@@ -294,18 +310,19 @@ async fn multipart_body(
     while let Some(field) = multipart
         .next_field()
         .await
-        .map_err(|error| malformed(error.body_text()))?
+        .map_err(|error| multipart_problem(&error))?
     {
         let is_json = field
             .content_type()
             .is_some_and(|kind| kind.starts_with("application/json"));
         match field.file_name().map(str::to_owned) {
             Some(name) if field.name() != Some("execute") => {
+                let room = upload_room(state, &caller.user).await?;
                 let info = state
                     .uploads
-                    .save(&caller.user, name.clone(), field)
+                    .save(&caller.user, name.clone(), field, room.bytes)
                     .await
-                    .map_err(upload_problem)?;
+                    .map_err(|error| room.problem(error))?;
                 uploaded.push((name, info.id));
             }
             _ if field.name() == Some("execute") || is_json => {
@@ -313,7 +330,7 @@ async fn multipart_body(
                     field
                         .bytes()
                         .await
-                        .map_err(|error| malformed(error.body_text()))?,
+                        .map_err(|error| multipart_problem(&error))?,
                 );
             }
             _ => {

@@ -2,6 +2,7 @@
 //! and a query-string extractor whose rejections are problem documents too.
 
 use axum::body::Bytes;
+use axum::extract::multipart::MultipartError;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
@@ -52,6 +53,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
             .map(|Query(query)| ApiQuery(query))
             .map_err(|rejection| Problem::new(ProblemKind::MalformedRequest, rejection.body_text()))
     }
+}
+
+/// The problem a multipart form that fails to read is reported as: 413 when it passed the
+/// body limit, else 400.
+pub fn multipart_problem(error: &MultipartError) -> Problem {
+    let kind = if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ProblemKind::PayloadTooLarge
+    } else {
+        ProblemKind::MalformedRequest
+    };
+    Problem::new(kind, error.body_text())
 }
 
 /// Parses a JSON body into `T`, reporting where it fails.

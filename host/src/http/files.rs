@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
@@ -12,12 +12,13 @@ use serde_json::json;
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
-use super::AppState;
 use super::extract::ApiQuery;
 use super::jobs::find_job;
+use super::{AppState, submit};
 use crate::auth::Identity;
 use crate::files::{UploadError, WorkspacePath, list_tree, open_inside};
 use crate::problem::{Problem, ProblemKind};
+use crate::quotas::QuotaValues;
 use crate::store::JobRecord;
 
 pub(super) fn router() -> Router<AppState> {
@@ -42,18 +43,62 @@ async fn upload(
     body: Body,
 ) -> Result<Response, Problem> {
     let name = query.name.unwrap_or_else(|| "upload".into());
+    let room = upload_room(&state, &caller.user).await?;
     let info = state
         .uploads
-        .save(&caller.user, name, body.into_data_stream())
+        .save(&caller.user, name, body.into_data_stream(), room.bytes)
         .await
-        .map_err(upload_problem)?;
+        .map_err(|error| room.problem(error))?;
     Ok((StatusCode::CREATED, Json(info)).into_response())
+}
+
+/// How much one upload of a caller may hold: the upload cap, or less when that is all the
+/// caller's storage quota has left.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct UploadRoom {
+    /// The most bytes the upload may hold.
+    pub bytes: u64,
+    /// Whether the quota, not the cap, sets `bytes`.
+    by_quota: bool,
+}
+
+impl UploadRoom {
+    /// The problem a failed upload within this room is reported as: passing a room the quota
+    /// set is a `429 quota-exceeded`.
+    pub(super) fn problem(&self, error: UploadError) -> Problem {
+        match error {
+            UploadError::TooLarge(_) if self.by_quota => {
+                Problem::from(QuotaValues::upload_too_large(self.bytes))
+            }
+            error => upload_problem(error),
+        }
+    }
+}
+
+/// Refuses an upload of `owner`'s while the disk is short (507) or their storage quota is used
+/// up (429); else the room it has.
+pub(super) async fn upload_room(state: &AppState, owner: &str) -> Result<UploadRoom, Problem> {
+    submit::require_free_disk(state)?;
+    let cap = state.uploads.max_bytes();
+    match submit::storage_left(state, owner).await? {
+        Some(0) => Err(Problem::from(QuotaValues::upload_too_large(0))),
+        Some(left) if left < cap => Ok(UploadRoom {
+            bytes: left,
+            by_quota: true,
+        }),
+        _ => Ok(UploadRoom {
+            bytes: cap,
+            by_quota: false,
+        }),
+    }
 }
 
 /// The problem a failed upload is reported as.
 pub(super) fn upload_problem(error: UploadError) -> Problem {
     match error {
-        UploadError::TooLarge(_) => Problem::new(ProblemKind::PayloadTooLarge, error.to_string()),
+        UploadError::TooLarge(_) | UploadError::BodyTooLarge(_) => {
+            Problem::new(ProblemKind::PayloadTooLarge, error.to_string())
+        }
         UploadError::Interrupted(_)
         | UploadError::MissingChunk(_)
         | UploadError::TooManyChunks(_) => {
@@ -130,8 +175,22 @@ pub(super) async fn serve_workspace_file(
             )
         })?;
     let served = ServeFile::new(file)
-        .oneshot(request)
+        .oneshot(single_range_only(request))
         .await
         .map_err(Problem::internal)?;
     Ok(served.map(Body::new).into_response())
+}
+
+/// `request` without its `Range` when it asks for several ranges: the file server answers one
+/// range only (else a bare 416, even for satisfiable ranges), and RFC 9110 §14.2 lets a server
+/// ignore `Range` and send the whole file.
+fn single_range_only(mut request: Request) -> Request {
+    let several = request
+        .headers()
+        .get(header::RANGE)
+        .is_some_and(|range| range.as_bytes().contains(&b','));
+    if several {
+        request.headers_mut().remove(header::RANGE);
+    }
+    request
 }

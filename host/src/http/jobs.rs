@@ -22,6 +22,8 @@ use crate::store::{JobFilter, JobId, JobRecord, JobStatus};
 
 /// The longest long-poll a client may ask for.
 const MAX_WAIT: Duration = Duration::from_secs(300);
+/// When a client whose event stream the drain closed should reconnect.
+const SSE_RECONNECT: Duration = Duration::from_secs(5);
 /// The most jobs in one page.
 const MAX_PAGE: u32 = 1000;
 
@@ -223,7 +225,7 @@ pub(super) fn capped_wait(seconds: f64) -> Option<Duration> {
         .then(|| Duration::from_secs_f64(seconds.min(MAX_WAIT.as_secs_f64())))
 }
 
-/// Waits, holding no thread, until the job ends or `wait` passes.
+/// Waits, holding no thread, until the job ends, `wait` passes or the server drains.
 pub(super) async fn wait_for_end(
     state: &AppState,
     caller: &Identity,
@@ -239,7 +241,11 @@ pub(super) async fn wait_for_end(
             return Ok(job);
         }
         loop {
-            match tokio::time::timeout_at(deadline, events.recv()).await {
+            let event = tokio::select! {
+                event = tokio::time::timeout_at(deadline, events.recv()) => event,
+                () = state.drain.begun() => return find_job(state, caller, id).await,
+            };
+            match event {
                 Err(_elapsed) => return find_job(state, caller, id).await,
                 Ok(Ok(event)) if event.id == job_id && event.status.is_final() => break,
                 Ok(Ok(_)) => {}
@@ -315,7 +321,8 @@ async fn find_unexpired_job(
     Ok(job)
 }
 
-/// Server-sent events: the current status, then every change, until the job ends.
+/// Server-sent events: the current status, then every change, until the job ends (`end`) or
+/// the server drains (`close`, with the status then, and a reconnection delay).
 async fn job_events(
     State(state): State<AppState>,
     Extension(caller): Extension<Identity>,
@@ -323,36 +330,62 @@ async fn job_events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Problem> {
     let events = state.scheduler.events().subscribe();
     let job = find_job(&state, &caller, &id).await?;
-    let first = JobEvent {
-        id: job.id,
-        status: job.status,
-        progress: job.progress,
-        message: job.message.clone(),
-    };
+    let first = event_of(&job);
     let job_id = job.id;
     let stream = futures_util::stream::unfold(
         (Some(first), events, job.status.is_final()),
-        move |(pending, mut events, ended)| async move {
-            if let Some(event) = pending {
-                let ended = ended || event.status.is_final();
-                return Some((Ok(to_sse(&event)), (None, events, ended)));
-            }
-            if ended {
-                return None;
-            }
-            loop {
-                match events.recv().await {
-                    Ok(event) if event.id == job_id => {
-                        let ended = event.status.is_final();
-                        return Some((Ok(to_sse(&event)), (None, events, ended)));
+        move |(pending, mut events, ended)| {
+            let state = state.clone();
+            async move {
+                if let Some(event) = pending {
+                    let ended = ended || event.status.is_final();
+                    return Some((Ok(to_sse(&event)), (None, events, ended)));
+                }
+                if ended {
+                    return None;
+                }
+                loop {
+                    let received = tokio::select! {
+                        received = events.recv() => received,
+                        () = state.drain.begun() => {
+                            let last = closing_event(&state, job_id).await;
+                            return Some((Ok(last), (None, events, true)));
+                        }
+                    };
+                    match received {
+                        Ok(event) if event.id == job_id => {
+                            let ended = event.status.is_final();
+                            return Some((Ok(to_sse(&event)), (None, events, ended)));
+                        }
+                        Ok(_) | Err(RecvError::Lagged(_)) => {}
+                        Err(RecvError::Closed) => return None,
                     }
-                    Ok(_) | Err(RecvError::Lagged(_)) => {}
-                    Err(RecvError::Closed) => return None,
                 }
             }
         },
     );
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// The last event of a stream cut by the drain: the job's status as stored, and when to
+/// reconnect (to another instance, or this one once it is back).
+async fn closing_event(state: &AppState, job_id: JobId) -> Event {
+    let event = Event::default().event("close").retry(SSE_RECONNECT);
+    match state.store.get(job_id).await {
+        Ok(Some(job)) => event.json_data(event_of(&job)).unwrap_or_default(),
+        _ => event
+            .json_data(json!({"jobID": job_id}))
+            .unwrap_or_default(),
+    }
+}
+
+fn event_of(job: &JobRecord) -> JobEvent {
+    JobEvent {
+        id: job.id,
+        status: job.status,
+        progress: job.progress,
+        message: job.message.clone(),
+    }
 }
 
 fn to_sse(event: &JobEvent) -> Event {

@@ -9,7 +9,9 @@ mod files;
 mod gemseo;
 mod jobs;
 mod landing;
+mod linger;
 mod processes;
+mod refusals;
 mod security;
 mod serve;
 mod submit;
@@ -20,9 +22,11 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 
 pub use crate::problem::{Problem, ProblemKind};
+pub use refusals::{MAX_HEADER_BYTES, MAX_HEADER_FIELDS, MAX_URI_BYTES};
 pub use serve::{ClientTimeouts, serve};
 
 use crate::auth::{Authenticator, LoginLimiter};
+use crate::drain::Drain;
 use crate::execution::Executor;
 use crate::files::Uploads;
 use crate::limits::LimitPolicy;
@@ -69,6 +73,10 @@ pub struct Shared {
     pub quotas: Quotas,
     /// Whether callbacks may go to loopback and private addresses.
     pub webhooks_to_private_networks: bool,
+    /// Raised at shutdown: new requests are refused, waits answer now.
+    pub drain: Drain,
+    /// The data directory's disk and the free space it keeps.
+    pub disk: crate::files::DiskReserve,
 }
 
 impl AppState {
@@ -105,6 +113,10 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .merge(protected)
         .fallback(landing::not_found)
         .method_not_allowed_fallback(landing::method_not_allowed)
-        .layer(DefaultBodyLimit::max(max_body_bytes));
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            refusals::refuse_as_problems,
+        ));
     security::with_security_headers(api).with_state(state)
 }

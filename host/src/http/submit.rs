@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::execute::Common;
 use super::jobs::status_info;
+use crate::files::free_bytes;
 use crate::problem::{Problem, ProblemKind};
 use crate::scheduler::{StoredDifferentiation, StoredLimits, StoredRequest};
 use crate::store::{Inserted, JobRecord, JobStore, NewJob, StoreError};
@@ -114,17 +115,15 @@ pub(super) async fn admit(state: &AppState, owner: &str, adding: u64) -> Result<
             ),
         ));
     }
-    check_quotas(state, owner, adding).await
+    check_room(state, owner, adding).await
 }
 
-/// Refuses `adding` jobs of `owner` past their queued or storage quota (429, naming it). The
-/// counts come from the gauges; a refusal is confirmed on fresh counts first, so that a
-/// count gone stale (jobs claimed or expired since) never refuses wrongly.
-pub(super) async fn check_quotas(
-    state: &AppState,
-    owner: &str,
-    adding: u64,
-) -> Result<(), Problem> {
+/// Refuses `adding` jobs of `owner` while the disk is short (507) or past their queued or
+/// storage quota (429, naming it); uploads count toward the storage quota. The counts come
+/// from the gauges; a refusal is confirmed on fresh counts first, so that a count gone stale
+/// (jobs claimed or expired since) never refuses wrongly.
+pub(super) async fn check_room(state: &AppState, owner: &str, adding: u64) -> Result<(), Problem> {
+    require_free_disk(state)?;
     let quota = state.quotas.of(owner);
     let gauge = &state.submission_gauges;
     if quota.max_queued.is_some() {
@@ -136,7 +135,8 @@ pub(super) async fn check_quotas(
         }
     }
     if quota.max_workspace_bytes.is_some() {
-        let check = |stored| quota.check_storage(stored);
+        let uploads = state.uploads.bytes_of(owner);
+        let check = |stored: u64| quota.check_storage(stored.saturating_add(uploads));
         let cached = gauge.stored_of(&state.store, owner, true).await;
         if check(cached.map_err(Problem::from)?).is_err() {
             let fresh = gauge.stored_of(&state.store, owner, false).await;
@@ -144,6 +144,37 @@ pub(super) async fn check_quotas(
         }
     }
     Ok(())
+}
+
+/// Refuses new work (507) while the data directory's disk has less free space than
+/// `jobs.min_free_disk_bytes`.
+pub(super) fn require_free_disk(state: &AppState) -> Result<(), Problem> {
+    let free = free_bytes(&state.disk.dir).map_err(Problem::internal)?;
+    if free < state.disk.min_free_bytes {
+        return Err(Problem::new(
+            ProblemKind::StorageFull,
+            format!(
+                "the server's disk has {free} bytes free, less than the {} it keeps (jobs.min_free_disk_bytes): nothing was stored, retry later",
+                state.disk.min_free_bytes
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The bytes `owner`'s storage quota has left, counting their jobs and uploads afresh; `None`
+/// without a quota.
+pub(super) async fn storage_left(state: &AppState, owner: &str) -> Result<Option<u64>, Problem> {
+    let Some(max) = state.quotas.of(owner).max_workspace_bytes else {
+        return Ok(None);
+    };
+    let jobs = state
+        .submission_gauges
+        .stored_of(&state.store, owner, false)
+        .await
+        .map_err(Problem::from)?;
+    let stored = jobs.saturating_add(state.uploads.bytes_of(owner));
+    Ok(Some(max.saturating_sub(stored)))
 }
 
 /// How often a count is read from the store.

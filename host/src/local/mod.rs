@@ -10,7 +10,7 @@ use anyhow::Context;
 use serde_json::{Map, Value, json};
 
 use crate::config::Config;
-use crate::execution::{Differentiation, ExecutionRequest, Executor};
+use crate::execution::{Differentiation, ExecutionRequest, Executor, StartGate};
 use crate::files::{Disposal, WorkspacePath};
 use crate::limits::RequestedLimits;
 use crate::problem::{Problem, ProblemKind};
@@ -144,7 +144,12 @@ pub async fn run(config: &Config, file: &Path, run: LocalRun) -> anyhow::Result<
         workspace: run.keep_workspace.clone(),
     };
     let executed = executor
-        .execute(request, Box::new(PrintProgress), CancelFlag::default())
+        .execute(
+            request,
+            Box::new(PrintProgress),
+            CancelFlag::default(),
+            StartGate::default(),
+        )
         .await?;
     let facts = &executed.facts;
     let mut document = json!({

@@ -44,7 +44,8 @@ pub fn start(
 }
 
 /// Removes uploads older than `max_age`, and their numbers: a client uploads its files again
-/// for each execution (GEMSEO's does), and nothing else would ever remove them.
+/// for each execution (GEMSEO's does), and nothing else would ever remove them; and what
+/// crashed or abandoned uploads left (partial files, chunks).
 async fn remove_old_uploads(store: &JobStore, uploads: &Uploads, max_age: Duration) {
     let age = i64::try_from(max_age.as_micros()).unwrap_or(i64::MAX);
     let numbers = store
@@ -54,9 +55,20 @@ async fn remove_old_uploads(store: &JobStore, uploads: &Uploads, max_age: Durati
         tracing::error!(%error, "forgetting old upload numbers failed");
     }
     let uploads = uploads.clone();
-    match tokio::task::spawn_blocking(move || uploads.remove_older_than(max_age)).await {
-        Ok(0) => {}
-        Ok(removed) => tracing::info!(removed, "removed old uploads"),
+    let removed = tokio::task::spawn_blocking(move || {
+        (
+            uploads.remove_older_than(max_age),
+            uploads.remove_abandoned(),
+        )
+    })
+    .await;
+    match removed {
+        Ok((old, abandoned)) => {
+            if old > 0 {
+                tracing::info!(removed = old, "removed old uploads");
+            }
+            abandoned.log("by the collector");
+        }
         Err(error) => tracing::error!(%error, "removing old uploads failed"),
     }
 }

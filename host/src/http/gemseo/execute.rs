@@ -232,7 +232,7 @@ async fn refuse(
     body: &ExecuteInput,
     problem: Problem,
 ) -> Result<JobRecord, Problem> {
-    submit::check_quotas(state, &common.owner, 0).await?;
+    submit::check_room(state, &common.owner, 0).await?;
     let given = given_inputs(&body.input_data).unwrap_or_default();
     let job = submit::new_job(common, given)?;
     let outcome = failed(job.id, &problem, None);
@@ -249,7 +249,7 @@ async fn run_now(
     common: &Common,
     inputs: Map<String, Value>,
 ) -> Result<JobRecord, Problem> {
-    submit::check_quotas(state, &common.owner, 0).await?;
+    submit::check_room(state, &common.owner, 0).await?;
     let job = submit::new_job(common, inputs.clone())?;
     let mut request = common.request(inputs);
     request.workspace = Some(state.scheduler.workspace_of(job.id));

@@ -11,7 +11,8 @@ use super::user::{UserIds, user_id};
 use crate::auth::{Identity, Role};
 use crate::files::{Chunk, MAX_CHUNKS, UploadError, UploadInfo, base_name};
 use crate::http::AppState;
-use crate::http::files::upload_problem;
+use crate::http::extract::multipart_problem;
+use crate::http::files::{upload_problem, upload_room};
 use crate::problem::{Problem, ProblemKind};
 
 /// The most files `GET /v1/file` lists.
@@ -36,7 +37,7 @@ async fn upload(
     Extension(caller): Extension<Identity>,
     request: Request,
 ) -> Result<Json<Value>, Problem> {
-    let form = read_form(&state, request).await?;
+    let form = read_form(&state, &caller, request).await?;
     if form.total_chunks == 0 || form.chunk_number >= form.total_chunks {
         return Err(malformed(format!(
             "chunk_number {} is not below total_chunks {}",
@@ -62,11 +63,12 @@ async fn upload(
     let user_id = user_id(&state, &caller.user).await?;
     let mut files = Vec::with_capacity(names.len());
     for name in names {
+        let room = upload_room(&state, &caller.user).await?;
         let info = state
             .uploads
-            .assemble(&caller.user, &name, form.total_chunks)
+            .assemble(&caller.user, &name, form.total_chunks, room.bytes)
             .await
-            .map_err(upload_problem)?;
+            .map_err(|error| room.problem(error))?;
         let number = state
             .store
             .number_upload(info.id, &caller.user)
@@ -78,7 +80,11 @@ async fn upload(
 }
 
 /// Reads the multipart form, streaming each file part to a chunk file as it comes.
-async fn read_form(state: &AppState, request: Request) -> Result<ChunkForm, Problem> {
+async fn read_form(
+    state: &AppState,
+    caller: &Identity,
+    request: Request,
+) -> Result<ChunkForm, Problem> {
     let mut multipart = Multipart::from_request(request, state)
         .await
         .map_err(|rejection| malformed(rejection.body_text()))?;
@@ -90,7 +96,7 @@ async fn read_form(state: &AppState, request: Request) -> Result<ChunkForm, Prob
     while let Some(field) = multipart
         .next_field()
         .await
-        .map_err(|error| malformed(error.body_text()))?
+        .map_err(|error| multipart_problem(&error))?
     {
         let field_name = field.name().unwrap_or_default().to_owned();
         match field_name.as_str() {
@@ -99,6 +105,7 @@ async fn read_form(state: &AppState, request: Request) -> Result<ChunkForm, Prob
                 let name = base_name(&given)
                     .ok_or_else(|| malformed(format!("{given:?} does not name a file")))?
                     .to_owned();
+                upload_room(state, &caller.user).await?;
                 let chunk = state
                     .uploads
                     .receive_chunk(field)
@@ -110,7 +117,7 @@ async fn read_form(state: &AppState, request: Request) -> Result<ChunkForm, Prob
                 let text = field
                     .text()
                     .await
-                    .map_err(|error| malformed(error.body_text()))?;
+                    .map_err(|error| multipart_problem(&error))?;
                 let number = text.trim().parse().map_err(|_| {
                     malformed(format!(
                         "{field_name} is {text:?}: it must be a whole number"
