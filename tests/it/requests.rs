@@ -325,7 +325,11 @@ async fn every_numeric_parameter_takes_absurd_values_with_a_clear_answer() {
                  a,b\r\n--x--\r\n"
             );
             let reply = app
-                .post_raw("/v1/file/upload", "multipart/form-data; boundary=x", form.into_bytes())
+                .post_raw(
+                    "/v1/file/upload",
+                    "multipart/form-data; boundary=x",
+                    form.into_bytes(),
+                )
                 .await;
             assert_answered(&format!("{field}={value}"), reply.status, &reply);
         }

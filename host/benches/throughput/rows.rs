@@ -3,6 +3,7 @@
 //! stores holding 0, 100 000 and 1 000 000 finished jobs of the caller's.
 
 use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use hyper::Method;
 use sqlx::Connection;
@@ -63,7 +64,7 @@ pub fn submissions_by_stored_jobs(sellar1: &Path, scratch: &Path) -> anyhow::Res
 }
 
 /// Creates the store of `config` and fills it with `count` finished Sellar1 jobs of the open
-/// mode's caller, as synchronous gemseo executions leave them.
+/// mode's caller, as synchronous gemseo executions leave them, all recent (none expires).
 async fn fill(config: &Config, count: u64) -> anyhow::Result<()> {
     let path = config.jobs_database();
     if let Some(dir) = path.parent() {
@@ -77,10 +78,13 @@ async fn fill(config: &Config, count: u64) -> anyhow::Result<()> {
          INSERT INTO jobs (id, owner, process_id, module_digest, status, priority, request, outputs, \
                            progress, created_at, started_at, finished_at, updated_at, result_bytes) \
          SELECT lower(hex(randomblob(16))), ?2, 'Sellar1', 'sha256:bench', 'successful', 0, \
-                '{\"inputs\": {\"x_1\": [0.5]}}', '{\"y_1\": [1.0]}', 100, i, i, i, i, 40 FROM n",
+                '{\"inputs\": {\"x_1\": [0.5]}}', '{\"y_1\": [1.0]}', 100, \
+                ?3 - ?1 + i, ?3 - ?1 + i, ?3 - ?1 + i, ?3 - ?1 + i, 40 FROM n",
     )
     .bind(i64::try_from(count)?)
     .bind(host::auth::OPEN_MODE_USER)
+    // Finished over the last second (one job a microsecond), well within the retention.
+    .bind(i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH)?.as_micros())?)
     .execute(&mut connection)
     .await?;
     connection.close().await?;

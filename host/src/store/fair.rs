@@ -54,10 +54,11 @@ impl JobStore {
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
-    /// Bytes kept by the finished jobs of `owner` (results, logs, workspace files).
+    /// Bytes kept by the finished jobs of `owner` (results, logs, workspace files): one row
+    /// that triggers keep current, however many jobs the owner has.
     pub async fn stored_bytes_of(&self, owner: &str) -> Result<u64, StoreError> {
         let bytes: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(SUM(result_bytes), 0) FROM jobs WHERE owner = ?1 AND expired_at IS NULL",
+            "SELECT COALESCE((SELECT bytes FROM stored_by_owner WHERE owner = ?1), 0)",
         )
         .bind(owner)
         .fetch_one(self.pool())

@@ -177,6 +177,7 @@ impl SqliteStore {
         if previous != JobStatus::Dismissed {
             sqlx::query(
                 "UPDATE jobs SET status = 'dismissed', outputs = NULL, jacobian = NULL, error = ?1, \
+                 result_bytes = COALESCE(LENGTH(logs), 0), \
                  finished_at = COALESCE(finished_at, ?2), updated_at = ?2 WHERE id = ?3",
             )
             .bind(problem)
@@ -648,6 +649,42 @@ mod tests {
                 .expect("expire"),
             vec![big.id]
         );
+    }
+
+    #[tokio::test]
+    async fn what_an_owner_keeps_follows_finishes_dismissals_and_expiry() {
+        let (_dir, store) = store().await;
+        let kept = |store: &SqliteStore| {
+            let store = store.clone();
+            async move { store.stored_bytes_of("alice").await.expect("read") }
+        };
+        let jobs = [job(0), job(0), job(0)];
+        store.insert(&jobs).await.expect("insert");
+        assert_eq!(kept(&store).await, 0);
+        claim(&store, 3).await;
+        let outcomes: Vec<JobOutcome> = jobs
+            .iter()
+            .map(|job| JobOutcome {
+                workspace_bytes: 1_000,
+                ..success(job.id)
+            })
+            .collect();
+        store.finish(&outcomes).await.expect("finish");
+        // Each keeps its outputs ("{}") and its workspace.
+        assert_eq!(kept(&store).await, 3 * 1_002);
+        store.dismiss(jobs[0].id, "{}").await.expect("dismiss");
+        assert_eq!(kept(&store).await, 2 * 1_002);
+        let expired = store.expire_oldest_to_fit("alice", 1_002).await;
+        assert_eq!(expired.expect("expire"), vec![jobs[1].id]);
+        assert_eq!(kept(&store).await, 1_002);
+        assert_eq!(store.stored_bytes_of("bob").await.expect("read"), 0);
+        let summed: i64 = sqlx::query_scalar(
+            "SELECT SUM(result_bytes) FROM jobs WHERE owner = 'alice' AND expired_at IS NULL",
+        )
+        .fetch_one(&store.pool)
+        .await
+        .expect("sum");
+        assert_eq!(u64::try_from(summed).ok(), Some(kept(&store).await));
     }
 
     #[tokio::test]
