@@ -187,15 +187,19 @@ impl Uploads {
                     .extension()
                     .is_some_and(|extension| extension == "json")
                 {
+                    // The record is the upload: its bytes leave the tally with it, whether
+                    // this walk met its `.bin` before or after.
                     let info = std::fs::read(&path)
                         .ok()
                         .and_then(|bytes| serde_json::from_slice::<UploadInfo>(&bytes).ok());
-                    if std::fs::remove_file(path.with_extension("bin")).is_ok()
+                    let _ = std::fs::remove_file(path.with_extension("bin"));
+                    if std::fs::remove_file(&path).is_ok()
                         && let Some(info) = info
                     {
                         self.tally.remove(&info.owner, info.size);
                     }
                     removed += 1;
+                    continue;
                 }
                 let _ = std::fs::remove_file(&path);
             }
