@@ -495,7 +495,7 @@ impl ProblemKind {
                 "The path and query string are longer than the server reads (16 KiB). Send large parameters in a body."
             }
             Self::HeadersTooLarge => {
-                "The request's headers are larger than the server reads (64 KiB, at most 100 fields)."
+                "The request's headers are larger than the server reads (64 KiB, at most 64 fields)."
             }
             Self::RangeNotSatisfiable => {
                 "No byte of the requested Range is in the file; Content-Range gives its size."

@@ -17,8 +17,12 @@ const LINGER_BYTES: u64 = 16 << 20;
 /// The longest an abandoned body is read for.
 const LINGER_TIME: Duration = Duration::from_secs(10);
 
-/// `request` with a body that lingers when dropped unread.
+/// `request` with a body that lingers when dropped unread (a request without a body, as most
+/// are, is left as it is).
 pub(super) fn lingering(request: Request) -> Request {
+    if HttpBody::is_end_stream(request.body()) {
+        return request;
+    }
     request.map(|body| Body::new(Lingering(Some(body))))
 }
 

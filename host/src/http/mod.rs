@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use tower::Layer;
 
 pub use crate::problem::{Problem, ProblemKind};
 pub use refusals::{MAX_HEADER_BYTES, MAX_HEADER_FIELDS, MAX_URI_BYTES};
@@ -114,9 +115,9 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .fallback(landing::not_found)
         .method_not_allowed_fallback(landing::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            refusals::refuse_as_problems,
-        ));
-    security::with_security_headers(api).with_state(state)
+        .with_state(state.clone());
+    // Around the whole router, once per request: `Router::layer` would wrap (and clone, per
+    // request) each route's own service.
+    let refusing = axum::middleware::from_fn_with_state(state, refusals::refuse_as_problems);
+    security::with_security_headers(Router::new().fallback_service(refusing.layer(api)))
 }

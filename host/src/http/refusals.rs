@@ -17,8 +17,9 @@ use crate::problem::{Problem, ProblemKind};
 pub const MAX_URI_BYTES: usize = 16 << 10;
 /// The most bytes of header names and values read.
 pub const MAX_HEADER_BYTES: usize = 64 << 10;
-/// The most header fields read.
-pub const MAX_HEADER_FIELDS: usize = 100;
+/// The most header fields read: below the HTTP library's own 100, whose stack-allocated
+/// parsing a higher library limit would trade for an allocation per request.
+pub const MAX_HEADER_FIELDS: usize = 64;
 /// The most of a bodied error response without a problem document quoted as its detail.
 const MAX_QUOTED_BYTES: usize = 1 << 10;
 

@@ -15,8 +15,6 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tower_http::timeout::{RequestBodyTimeout, RequestBodyTimeoutLayer};
 
-use super::refusals::MAX_HEADER_FIELDS;
-
 /// How long the server waits for a slow client.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientTimeouts {
@@ -96,8 +94,6 @@ fn connection(
         .timer(TokioTimer::new())
         .header_read_timeout(timeouts.headers)
         .keep_alive(keep_alive)
-        // Past the router's own limit (refused as a problem document), not the library's.
-        .max_headers(MAX_HEADER_FIELDS * 2)
         .serve_connection(
             TokioIo::new(stream),
             TowerToHyperService::new(
