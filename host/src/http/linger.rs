@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
+use axum::http::{HeaderMap, header};
 use futures_util::StreamExt;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 
@@ -17,17 +18,40 @@ const LINGER_BYTES: u64 = 16 << 20;
 /// The longest an abandoned body is read for.
 const LINGER_TIME: Duration = Duration::from_secs(10);
 
-/// `request` with a body that lingers when dropped unread (a request without a body, as most
-/// are, is left as it is).
+/// `request` with a body that lingers when dropped unread. A request that declares no body (no
+/// `Content-Length` nor `Transfer-Encoding`, or a length of 0), as most do, is left as it is:
+/// the body timeout's wrapper hides that its body is empty.
 pub(super) fn lingering(request: Request) -> Request {
-    if HttpBody::is_end_stream(request.body()) {
+    if !declares_a_body(request.headers()) {
         return request;
     }
-    request.map(|body| Body::new(Lingering(Some(body))))
+    request.map(|body| {
+        Body::new(Lingering {
+            body: Some(body),
+            ended: false,
+        })
+    })
+}
+
+fn declares_a_body(headers: &HeaderMap) -> bool {
+    if headers.contains_key(header::TRANSFER_ENCODING) {
+        return true;
+    }
+    headers.get(header::CONTENT_LENGTH).is_some_and(|length| {
+        let length = length
+            .to_str()
+            .ok()
+            .and_then(|length| length.trim().parse::<u64>().ok());
+        length != Some(0)
+    })
 }
 
 /// A body that, dropped before its end, has the rest read and discarded in the background.
-struct Lingering(Option<Body>);
+struct Lingering {
+    body: Option<Body>,
+    /// Whether the body was read to its end (nothing is left to discard).
+    ended: bool,
+}
 
 impl HttpBody for Lingering {
     type Data = Bytes;
@@ -37,18 +61,22 @@ impl HttpBody for Lingering {
         mut self: Pin<&mut Self>,
         context: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
-        match self.0.as_mut() {
+        let polled = match self.body.as_mut() {
             Some(body) => Pin::new(body).poll_frame(context),
             None => Poll::Ready(None),
+        };
+        if matches!(polled, Poll::Ready(None)) {
+            self.ended = true;
         }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {
-        self.0.as_ref().is_none_or(HttpBody::is_end_stream)
+        self.ended || self.body.as_ref().is_none_or(HttpBody::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.0
+        self.body
             .as_ref()
             .map_or_else(|| SizeHint::with_exact(0), HttpBody::size_hint)
     }
@@ -56,10 +84,10 @@ impl HttpBody for Lingering {
 
 impl Drop for Lingering {
     fn drop(&mut self) {
-        let Some(body) = self.0.take() else {
+        let Some(body) = self.body.take() else {
             return;
         };
-        if HttpBody::is_end_stream(&body) {
+        if self.ended || HttpBody::is_end_stream(&body) {
             return;
         }
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
@@ -81,4 +109,28 @@ async fn discard(body: Body) {
         }
     })
     .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_requests_that_declare_a_body_linger() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut headers = HeaderMap::new();
+            for (name, value) in pairs {
+                headers.insert(*name, value.parse().expect("a value"));
+            }
+            headers
+        };
+        assert!(!declares_a_body(&headers(&[])));
+        assert!(!declares_a_body(&headers(&[("content-length", "0")])));
+        assert!(declares_a_body(&headers(&[("content-length", "12")])));
+        assert!(declares_a_body(&headers(&[(
+            "transfer-encoding",
+            "chunked"
+        )])));
+        assert!(declares_a_body(&headers(&[("content-length", "x")])));
+    }
 }

@@ -30,13 +30,15 @@ pub(super) async fn refuse_as_problems(
     request: Request,
     next: Next,
 ) -> Response {
-    if let Some(problem) = oversized_head(&request) {
+    let refusal =
+        oversized_head(&request).or_else(|| state.drain.is_draining().then(shutting_down));
+    let request = linger::lingering(request);
+    if let Some(problem) = refusal {
+        // The body, if any, lingers as the request is dropped: the client reads the refusal.
+        drop(request);
         return close_after(problem.into_response());
     }
-    if state.drain.is_draining() {
-        return close_after(shutting_down().into_response());
-    }
-    as_problem(next.run(linger::lingering(request)).await).await
+    as_problem(next.run(request).await).await
 }
 
 /// The problem a request head past the limits is refused with.
@@ -101,7 +103,8 @@ async fn as_problem(response: Response) -> Response {
         return response;
     }
     let (parts, body) = response.into_parts();
-    let quoted = if is_plain_text(&parts.headers) {
+    // A server error's own words may name internals: only a client error's are quoted.
+    let quoted = if status.is_client_error() && is_plain_text(&parts.headers) {
         axum::body::to_bytes(body, MAX_QUOTED_BYTES)
             .await
             .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
@@ -119,12 +122,11 @@ async fn as_problem(response: Response) -> Response {
     };
     tracing::debug!(%status, %detail, "an error answer made without a problem document");
     let mut problem = Problem::new(ProblemKind::of_status(status), detail).into_response();
+    let own: Vec<_> = problem.headers().keys().cloned().collect();
     for (name, value) in &parts.headers {
-        if *name != header::CONTENT_TYPE && *name != header::CONTENT_LENGTH {
-            problem
-                .headers_mut()
-                .entry(name)
-                .or_insert_with(|| value.clone());
+        let replaced = *name == header::CONTENT_TYPE || *name == header::CONTENT_LENGTH;
+        if !replaced && !own.contains(name) {
+            problem.headers_mut().append(name, value.clone());
         }
     }
     problem
