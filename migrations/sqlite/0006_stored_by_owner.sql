@@ -6,9 +6,9 @@ CREATE TABLE stored_by_owner (
     bytes INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 
--- A dismissed job's results and workspace are gone: only its logs still count.
-UPDATE jobs SET result_bytes = COALESCE(LENGTH(logs), 0)
-    WHERE status = 'dismissed' AND expired_at IS NULL;
+-- A dismissed job keeps nothing: its results, logs and workspace are gone (its logs stayed
+-- before, counted against its owner's quota for good, since dismissed jobs never expire).
+UPDATE jobs SET logs = NULL, result_bytes = 0 WHERE status = 'dismissed';
 
 INSERT INTO stored_by_owner (owner, bytes)
     SELECT owner, SUM(result_bytes) FROM jobs WHERE expired_at IS NULL GROUP BY owner;

@@ -177,7 +177,7 @@ impl SqliteStore {
         if previous != JobStatus::Dismissed {
             sqlx::query(
                 "UPDATE jobs SET status = 'dismissed', outputs = NULL, jacobian = NULL, error = ?1, \
-                 result_bytes = COALESCE(LENGTH(logs), 0), \
+                 logs = NULL, result_bytes = 0, \
                  finished_at = COALESCE(finished_at, ?2), updated_at = ?2 WHERE id = ?3",
             )
             .bind(problem)
@@ -673,6 +673,8 @@ mod tests {
         // Each keeps its outputs ("{}") and its workspace.
         assert_eq!(kept(&store).await, 3 * 1_002);
         store.dismiss(jobs[0].id, "{}").await.expect("dismiss");
+        let dismissed = store.get(jobs[0].id).await.expect("read").expect("a job");
+        assert_eq!(dismissed.logs, None);
         assert_eq!(kept(&store).await, 2 * 1_002);
         let expired = store.expire_oldest_to_fit("alice", 1_002).await;
         assert_eq!(expired.expect("expire"), vec![jobs[1].id]);
