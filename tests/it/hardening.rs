@@ -95,7 +95,8 @@ async fn a_client_that_stalls_is_cut_off_and_others_are_served() {
         "cut off after the body timeout"
     );
     let text = String::from_utf8_lossy(&answer);
-    assert!(!text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("/problems/request-timeout"), "{text}");
 
     assert_eq!(
         app.get("/health").await.status,

@@ -13,7 +13,9 @@ pub use abandoned::{ABANDONED_AFTER, Swept};
 pub use chunks::{Chunk, MAX_CHUNKS, base_name};
 pub use path::{BadPath, WorkspacePath, open_inside};
 pub use removal::{Disposal, remove_tree};
-pub use uploads::{StreamFailure, UploadError, UploadInfo, Uploads, stream_to_file};
+pub use uploads::{
+    StreamFailure, UploadError, UploadInfo, Uploads, caused_by_body_timeout, stream_to_file,
+};
 
 use std::path::Path;
 

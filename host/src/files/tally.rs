@@ -14,14 +14,13 @@ pub struct UploadTally {
 }
 
 impl UploadTally {
-    /// The tally of the uploads recorded in `dir` (`<id>.json` beside `<id>.bin`).
+    /// The tally of the uploads recorded in `dir` (`<id>.json`): every record counts, as every
+    /// record's removal subtracts, whether or not its bytes (`<id>.bin`) are still there.
     pub fn of_dir(dir: &Path) -> Self {
         let tally = Self::default();
         for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             let path = entry.path();
-            if path.extension().is_none_or(|extension| extension != "json")
-                || !path.with_extension("bin").exists()
-            {
+            if path.extension().is_none_or(|extension| extension != "json") {
                 continue;
             }
             let info = std::fs::read(&path)

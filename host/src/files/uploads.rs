@@ -37,6 +37,23 @@ pub trait StreamFailure: std::fmt::Display {
     fn passed_limit(&self) -> bool {
         false
     }
+
+    /// Whether the stream ended because the client paused longer than the body timeout.
+    fn timed_out(&self) -> bool {
+        false
+    }
+}
+
+/// Whether `error` or one of its causes is the body timeout's (`http.body_timeout`).
+pub fn caused_by_body_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if error.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }
 
 impl StreamFailure for std::io::Error {}
@@ -44,6 +61,10 @@ impl StreamFailure for std::io::Error {}
 impl StreamFailure for std::convert::Infallible {}
 
 impl StreamFailure for axum::Error {
+    fn timed_out(&self) -> bool {
+        caused_by_body_timeout(self)
+    }
+
     fn passed_limit(&self) -> bool {
         let mut cause = std::error::Error::source(self);
         while let Some(error) = cause {
@@ -57,6 +78,10 @@ impl StreamFailure for axum::Error {
 }
 
 impl StreamFailure for axum::extract::multipart::MultipartError {
+    fn timed_out(&self) -> bool {
+        caused_by_body_timeout(self)
+    }
+
     fn passed_limit(&self) -> bool {
         self.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE
     }
@@ -75,6 +100,9 @@ pub enum UploadError {
     /// multipart form).
     #[error("the request body is larger than the server accepts: {0}")]
     BodyTooLarge(String),
+    /// The client paused longer than the body timeout.
+    #[error("the client paused longer than the body timeout (http.body_timeout)")]
+    TimedOut,
     /// A chunked upload names more chunks than allowed.
     #[error("a file may be sent in at most {0} chunks")]
     TooManyChunks(u64),
@@ -143,8 +171,16 @@ impl Uploads {
             sha256,
         };
         let metadata = serde_json::to_vec(&info).map_err(std::io::Error::other)?;
-        tokio::fs::write(self.dir.join(format!("{id}.json")), metadata).await?;
-        tokio::fs::rename(&partial, self.blob(id)).await?;
+        let record = self.dir.join(format!("{id}.json"));
+        let filed = match tokio::fs::write(&record, metadata).await {
+            Ok(()) => tokio::fs::rename(&partial, self.blob(id)).await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = filed {
+            let _ = tokio::fs::remove_file(&record).await;
+            let _ = tokio::fs::remove_file(&partial).await;
+            return Err(error.into());
+        }
         self.tally.add(owner, size);
         Ok(info)
     }
@@ -193,12 +229,12 @@ impl Uploads {
                         .ok()
                         .and_then(|bytes| serde_json::from_slice::<UploadInfo>(&bytes).ok());
                     let _ = std::fs::remove_file(path.with_extension("bin"));
-                    if std::fs::remove_file(&path).is_ok()
-                        && let Some(info) = info
-                    {
-                        self.tally.remove(&info.owner, info.size);
+                    if std::fs::remove_file(&path).is_ok() {
+                        if let Some(info) = info {
+                            self.tally.remove(&info.owner, info.size);
+                        }
+                        removed += 1;
                     }
-                    removed += 1;
                     continue;
                 }
                 let _ = std::fs::remove_file(&path);
@@ -222,6 +258,8 @@ pub async fn stream_to_file<E: StreamFailure>(
         let chunk = chunk.map_err(|error| {
             if error.passed_limit() {
                 UploadError::BodyTooLarge(error.to_string())
+            } else if error.timed_out() {
+                UploadError::TimedOut
             } else {
                 UploadError::Interrupted(error.to_string())
             }

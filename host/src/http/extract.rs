@@ -9,6 +9,7 @@ use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_path_to_error::Segment;
 
+use crate::files::caused_by_body_timeout;
 use crate::problem::{Problem, ProblemKind};
 
 /// `Json<T>` for this API: wrong media type → 415, too large → 413, not JSON → 400 with the
@@ -31,6 +32,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             .map_err(|rejection| {
                 if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     Problem::new(ProblemKind::PayloadTooLarge, rejection.body_text())
+                } else if caused_by_body_timeout(&rejection) {
+                    body_timed_out()
                 } else {
                     Problem::new(ProblemKind::MalformedRequest, rejection.body_text())
                 }
@@ -58,12 +61,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 /// The problem a multipart form that fails to read is reported as: 413 when it passed the
 /// body limit, else 400.
 pub fn multipart_problem(error: &MultipartError) -> Problem {
+    if caused_by_body_timeout(error) {
+        return body_timed_out();
+    }
     let kind = if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ProblemKind::PayloadTooLarge
     } else {
         ProblemKind::MalformedRequest
     };
     Problem::new(kind, error.body_text())
+}
+
+fn body_timed_out() -> Problem {
+    Problem::new(
+        ProblemKind::RequestTimeout,
+        "the client paused longer than the body timeout (http.body_timeout)",
+    )
 }
 
 /// Parses a JSON body into `T`, reporting where it fails.

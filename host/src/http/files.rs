@@ -99,6 +99,7 @@ pub(super) fn upload_problem(error: UploadError) -> Problem {
         UploadError::TooLarge(_) | UploadError::BodyTooLarge(_) => {
             Problem::new(ProblemKind::PayloadTooLarge, error.to_string())
         }
+        UploadError::TimedOut => Problem::new(ProblemKind::RequestTimeout, error.to_string()),
         UploadError::Interrupted(_)
         | UploadError::MissingChunk(_)
         | UploadError::TooManyChunks(_) => {
