@@ -446,6 +446,11 @@ impl Config {
         if self.jobs.gc_interval.is_zero() {
             return invalid("jobs.gc_interval must be positive");
         }
+        if self.http.body_timeout >= crate::files::ABANDONED_AFTER {
+            return invalid(
+                "http.body_timeout must be under 15 minutes: an upload idle that long is taken for abandoned and removed",
+            );
+        }
         if self.auth.mode == AuthMode::Open && !self.listen.ip().is_loopback() {
             return invalid(
                 "auth.mode = \"open\" lets anyone in as an administrator: listen on a loopback address, or use auth.mode = \"tokens\"",
@@ -632,6 +637,9 @@ mod tests {
                                                       "maximum": {"fuel": 5, "memory_bytes": 1, "deadline": "1s"}}});
         let error = Config::load(None, overrides).expect_err("default above maximum");
         assert!(matches!(error, ConfigError::Invalid(_)), "{error}");
+        let slow = serde_json::json!({"http": {"body_timeout": "20m"}});
+        let error = Config::load(None, slow).expect_err("a body timeout past the upload sweep");
+        assert!(error.to_string().contains("body_timeout"), "{error}");
     }
 
     #[test]

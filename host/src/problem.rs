@@ -127,11 +127,13 @@ pub enum ProblemKind {
     RequestTimeout,
     /// The server is shutting down: it takes no new request.
     ShuttingDown,
+    /// A precondition of the request (`If-Unmodified-Since`, `If-Match`) does not hold.
+    PreconditionFailed,
 }
 
 impl ProblemKind {
     /// All kinds, for the documentation endpoint.
-    pub const ALL: [Self; 50] = [
+    pub const ALL: [Self; 51] = [
         Self::NoSuchProcess,
         Self::NotFound,
         Self::MethodNotAllowed,
@@ -182,6 +184,7 @@ impl ProblemKind {
         Self::RangeNotSatisfiable,
         Self::RequestTimeout,
         Self::ShuttingDown,
+        Self::PreconditionFailed,
     ];
 
     /// The short name used in the `type` URI.
@@ -237,6 +240,7 @@ impl ProblemKind {
             Self::RangeNotSatisfiable => "range-not-satisfiable",
             Self::RequestTimeout => "request-timeout",
             Self::ShuttingDown => "shutting-down",
+            Self::PreconditionFailed => "precondition-failed",
         }
     }
 
@@ -301,6 +305,7 @@ impl ProblemKind {
             Self::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
         }
     }
 
@@ -318,6 +323,7 @@ impl ProblemKind {
             StatusCode::URI_TOO_LONG => Self::UriTooLong,
             StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType,
             StatusCode::RANGE_NOT_SATISFIABLE => Self::RangeNotSatisfiable,
+            StatusCode::PRECONDITION_FAILED => Self::PreconditionFailed,
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => Self::HeadersTooLarge,
             StatusCode::SERVICE_UNAVAILABLE => Self::ServerBusy,
             StatusCode::INSUFFICIENT_STORAGE => Self::StorageFull,
@@ -379,6 +385,7 @@ impl ProblemKind {
             Self::RangeNotSatisfiable => "Range not satisfiable",
             Self::RequestTimeout => "Request timeout",
             Self::ShuttingDown => "Shutting down",
+            Self::PreconditionFailed => "Precondition failed",
         }
     }
 
@@ -505,6 +512,9 @@ impl ProblemKind {
             }
             Self::ShuttingDown => {
                 "The server is shutting down and takes no new request; the request was not run. Retry after the Retry-After delay (on another instance, or once it is back)."
+            }
+            Self::PreconditionFailed => {
+                "A precondition of the request (If-Unmodified-Since, If-Match) does not hold: the file changed since."
             }
             Self::StorageFull => {
                 "The server's disk is full: nothing of this request was stored. Reads keep working; retry after the Retry-After delay, once the operator has freed space (the server recovers by itself)."

@@ -361,6 +361,20 @@ impl Caller {
     }
 }
 
+/// The content type of [`multipart_file`]'s bodies.
+pub const MULTIPART: &str = "multipart/form-data; boundary=x";
+
+/// A multipart body of one file part named `field`, of file name `file_name`.
+pub fn multipart_file(field: &str, file_name: &str, content: &[u8]) -> Vec<u8> {
+    let mut body = format!(
+        "--x\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(content);
+    body.extend_from_slice(b"\r\n--x--\r\n");
+    body
+}
+
 /// Sends a request built by the test and reads its reply.
 pub async fn send(request: reqwest::RequestBuilder) -> Reply {
     reply(request.send().await.expect("the request is answered")).await

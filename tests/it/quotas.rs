@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Caller, TestApp, spawn_app_with};
+use crate::helpers::{Caller, MULTIPART, TestApp, multipart_file, spawn_app_with};
 use host::quotas::QuotaValues;
 
 pub const ADMIN_TOKEN: &str = "quota-admin-token-0123456789abcdef0123456789";
@@ -238,17 +238,9 @@ async fn uploads_count_toward_the_storage_quota() {
     let fits = upload(&alice, 30_000).await;
     assert_eq!(fits.status, 201, "{fits:?}");
     // A multipart submission's files count too.
-    let mut form =
-        b"--x\r\nContent-Disposition: form-data; name=\"data\"; filename=\"more.bin\"\r\n\r\n"
-            .to_vec();
-    form.extend_from_slice(&[1; 20_000]);
-    form.extend_from_slice(b"\r\n--x--\r\n");
+    let form = multipart_file("data", "more.bin", &[1; 20_000]);
     let multipart = alice
-        .post_raw(
-            "/processes/Sellar1/execution",
-            "multipart/form-data; boundary=x",
-            form,
-        )
+        .post_raw("/processes/Sellar1/execution", MULTIPART, form)
         .await;
     assert_eq!(quota_of(&multipart), "max_workspace_bytes", "{multipart:?}");
     let last = upload(&alice, 10_000).await;
@@ -257,6 +249,9 @@ async fn uploads_count_toward_the_storage_quota() {
     assert_eq!(quota_of(&upload(&alice, 1).await), "max_workspace_bytes");
     let job = alice.submit("Sellar1", &json!({})).await;
     assert_eq!(quota_of(&job), "max_workspace_bytes", "{job:?}");
+    let chunk = multipart_file("files", "c.bin", &[1; 100]);
+    let gemseo = alice.post_raw("/v1/file/upload", MULTIPART, chunk).await;
+    assert_eq!(quota_of(&gemseo), "max_workspace_bytes", "{gemseo:?}");
     assert_eq!(upload(&bob, 60_000).await.status, 201);
 }
 

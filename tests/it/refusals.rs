@@ -5,7 +5,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{Reply, TestApp, send, spawn_app};
+use crate::helpers::{MULTIPART, Reply, TestApp, multipart_file, send, spawn_app};
 
 /// A refusal is a problem document, never a failure of the server.
 fn assert_refused_as_problem(what: &str, reply: &Reply) {
@@ -184,15 +184,8 @@ async fn bodies_past_their_limit_are_413_problems_on_every_body_route() {
         } else {
             "data"
         };
-        let mut body = format!(
-            "--x\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"big.csv\"\r\n\r\n"
-        )
-        .into_bytes();
-        body.extend_from_slice(&oversized);
-        body.extend_from_slice(b"\r\n--x--\r\n");
-        let reply = app
-            .post_raw(path, "multipart/form-data; boundary=x", body)
-            .await;
+        let body = multipart_file(field, "big.csv", &oversized);
+        let reply = app.post_raw(path, MULTIPART, body).await;
         assert_eq!(
             reply.problem_slug(),
             "payload-too-large",
@@ -212,6 +205,13 @@ async fn ranges_give_a_part_the_whole_file_or_a_problem() {
     let several = ranged("bytes=0-1,1-2").send().await.expect("GET");
     assert_eq!(several.status(), 200);
     assert_eq!(several.text().await.expect("text"), "a,b\n1,2\n3,6\n");
+    let changed = send(
+        app.client
+            .get(&url)
+            .header("if-unmodified-since", "Thu, 01 Jan 1970 00:00:00 GMT"),
+    )
+    .await;
+    assert_eq!(changed.problem_slug(), "precondition-failed", "{changed:?}");
     let beyond = send(ranged("bytes=1000-")).await;
     assert_eq!(beyond.problem_slug(), "range-not-satisfiable", "{beyond:?}");
     assert_eq!(beyond.headers["content-range"], "bytes */12");

@@ -45,14 +45,16 @@ impl Uploads {
             .join(format!("{}.{number}", chunk_key(owner, name)))
     }
 
-    /// Streams one chunk to disk (at most the upload size cap).
+    /// Streams one chunk to disk: at most `max_bytes`, and never more than the upload cap.
     pub async fn receive_chunk<E: StreamFailure>(
         &self,
         body: impl Stream<Item = Result<Bytes, E>> + Unpin,
+        max_bytes: u64,
     ) -> Result<Chunk, UploadError> {
         tokio::fs::create_dir_all(self.chunks_dir()).await?;
         let path = self.chunks_dir().join(format!("{}.part", Uuid::new_v4()));
-        if let Err(error) = stream_to_file(&path, body, self.max_bytes).await {
+        let max_bytes = max_bytes.min(self.max_bytes);
+        if let Err(error) = stream_to_file(&path, body, max_bytes).await {
             let _ = tokio::fs::remove_file(&path).await;
             return Err(error);
         }
@@ -164,7 +166,7 @@ mod tests {
             let uploads = uploads.clone();
             async move {
                 let body = stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(bytes))]);
-                uploads.receive_chunk(body).await.expect("works")
+                uploads.receive_chunk(body, u64::MAX).await.expect("works")
             }
         };
         uploads

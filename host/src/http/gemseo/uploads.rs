@@ -105,12 +105,12 @@ async fn read_form(
                 let name = base_name(&given)
                     .ok_or_else(|| malformed(format!("{given:?} does not name a file")))?
                     .to_owned();
-                upload_room(state, &caller.user).await?;
+                let room = upload_room(state, &caller.user).await?;
                 let chunk = state
                     .uploads
-                    .receive_chunk(field)
+                    .receive_chunk(field, room.bytes)
                     .await
-                    .map_err(upload_problem)?;
+                    .map_err(|error| room.problem(error))?;
                 form.parts.push((name, chunk));
             }
             "chunk_number" | "total_chunks" => {
