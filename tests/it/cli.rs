@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::helpers::{BINARY, guest, one_error_line, wait_until_ready_blocking};
+use crate::helpers::{BINARY, body_of_channel, guest, one_error_line, wait_until_ready_blocking};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_prints_its_address_and_stops_cleanly_on_sigterm() {
@@ -284,7 +284,7 @@ async fn a_kill_9_during_an_upload_leaves_no_partial_file_after_the_restart() {
     // An upload that sends 4 MiB, then waits forever for the rest.
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
     sender.send(Ok(vec![7; 4 << 20])).await.expect("queued");
-    let body = reqwest::Body::wrap_stream(tokio_stream_of(receiver));
+    let body = body_of_channel(receiver);
     let upload = tokio::spawn(
         reqwest::Client::new()
             .post(format!("{address}/files?name=big.bin"))
@@ -312,13 +312,4 @@ async fn a_kill_9_during_an_upload_leaves_no_partial_file_after_the_restart() {
         Vec::<std::path::PathBuf>::new()
     );
     stop_cleanly(&mut restarted);
-}
-
-/// A stream of what `receiver` receives.
-fn tokio_stream_of<T>(
-    receiver: tokio::sync::mpsc::Receiver<T>,
-) -> impl futures_util::Stream<Item = T> {
-    futures_util::stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|item| (item, receiver))
-    })
 }

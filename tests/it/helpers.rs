@@ -361,6 +361,16 @@ impl Caller {
     }
 }
 
+/// A request body of what `receiver` receives, sent as it comes.
+pub fn body_of_channel(
+    receiver: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
+) -> reqwest::Body {
+    reqwest::Body::wrap_stream(futures_util::stream::unfold(
+        receiver,
+        |mut receiver| async move { receiver.recv().await.map(|item| (item, receiver)) },
+    ))
+}
+
 /// The content type of [`multipart_file`]'s bodies.
 pub const MULTIPART: &str = "multipart/form-data; boundary=x";
 

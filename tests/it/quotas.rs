@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Caller, MULTIPART, TestApp, multipart_file, spawn_app_with};
+use crate::helpers::{
+    Caller, MULTIPART, TestApp, body_of_channel, multipart_file, send, spawn_app_with,
+};
 use host::quotas::QuotaValues;
 
 pub const ADMIN_TOKEN: &str = "quota-admin-token-0123456789abcdef0123456789";
@@ -276,4 +278,44 @@ async fn a_disk_short_of_its_reserve_refuses_uploads_and_jobs_and_keeps_serving_
     assert_eq!(app.get("/jobs").await.status, 200);
     // A synchronous OGC execution stores nothing, so it still runs.
     assert_eq!(app.execute("Sellar1", &json!({})).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn uploads_side_by_side_never_pass_the_storage_quota_together() {
+    let app = app_with_quota(QuotaValues {
+        max_workspace_bytes: Some(100_000),
+        ..QuotaValues::default()
+    })
+    .await;
+    let alice = user(&app, "alice").await;
+    // Four uploads of 40 000 bytes, each sending half, then the rest once all have begun.
+    let mut rests = Vec::new();
+    let mut replies = Vec::new();
+    for _ in 0..4 {
+        let (sender, receiver) = tokio::sync::mpsc::channel(2);
+        sender.send(Ok(vec![1; 20_000])).await.expect("queued");
+        let request = alice
+            .client
+            .post(format!("{}/files?name=half.bin", alice.address))
+            .body(body_of_channel(receiver));
+        replies.push(tokio::spawn(send(request)));
+        rests.push(sender);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for rest in rests {
+        rest.send(Ok(vec![1; 20_000])).await.expect("queued");
+    }
+    let mut kept = 0;
+    for reply in replies {
+        let reply = reply.await.expect("an answer");
+        if reply.status == 201 {
+            kept += 1;
+        } else {
+            assert_eq!(quota_of(&reply), "max_workspace_bytes", "{reply:?}");
+        }
+    }
+    assert!(
+        (1..=2).contains(&kept),
+        "{kept} uploads of 40 000 bytes kept"
+    );
 }

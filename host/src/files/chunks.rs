@@ -95,6 +95,7 @@ impl Uploads {
         name: &str,
         total: u64,
         max_bytes: u64,
+        owner_cap: Option<u64>,
     ) -> Result<UploadInfo, UploadError> {
         if total > MAX_CHUNKS {
             return Err(UploadError::TooManyChunks(MAX_CHUNKS));
@@ -110,7 +111,9 @@ impl Uploads {
         let chunks = stream::iter(paths.clone())
             .then(|path| async move { tokio::fs::read(path).await.map(Bytes::from) })
             .boxed();
-        let saved = self.save(owner, name.to_owned(), chunks, max_bytes).await;
+        let saved = self
+            .save(owner, name.to_owned(), chunks, max_bytes, owner_cap)
+            .await;
         for path in &paths {
             let _ = tokio::fs::remove_file(path).await;
         }
@@ -178,11 +181,13 @@ mod tests {
             .await
             .expect("works");
         assert!(matches!(
-            uploads.assemble("alice", "x.csv", 2, u64::MAX).await,
+            uploads.assemble("alice", "x.csv", 2, u64::MAX, None).await,
             Err(UploadError::MissingChunk(1))
         ));
         assert!(matches!(
-            uploads.assemble("alice", "x.csv", u64::MAX, u64::MAX).await,
+            uploads
+                .assemble("alice", "x.csv", u64::MAX, u64::MAX, None)
+                .await,
             Err(UploadError::TooManyChunks(MAX_CHUNKS))
         ));
         uploads
@@ -194,7 +199,7 @@ mod tests {
             .await
             .expect("works");
         let info = uploads
-            .assemble("alice", "x.csv", 3, u64::MAX)
+            .assemble("alice", "x.csv", 3, u64::MAX, None)
             .await
             .expect("works");
         assert_eq!(

@@ -38,7 +38,29 @@ impl UploadTally {
         self.lock().get(owner).copied().unwrap_or(0)
     }
 
-    pub(super) fn add(&self, owner: &str, bytes: u64) {
+    /// An upload of `owner`'s in progress, whose bytes may bring their uploads up to `cap`.
+    pub(super) fn charge<'a>(&'a self, owner: &'a str, cap: Option<u64>) -> Charge<'a> {
+        Charge {
+            tally: self,
+            owner,
+            cap,
+            bytes: 0,
+        }
+    }
+
+    /// Adds `bytes` to `owner` unless that passes `cap`: `false` then, and nothing added.
+    fn try_add(&self, owner: &str, bytes: u64, cap: Option<u64>) -> bool {
+        let mut tally = self.lock();
+        let held = tally.entry(owner.to_owned()).or_default();
+        let total = held.saturating_add(bytes);
+        if cap.is_some_and(|cap| total > cap) {
+            return false;
+        }
+        *held = total;
+        true
+    }
+
+    fn add(&self, owner: &str, bytes: u64) {
         let mut tally = self.lock();
         let held = tally.entry(owner.to_owned()).or_default();
         *held = held.saturating_add(bytes);
@@ -56,5 +78,59 @@ impl UploadTally {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, u64>> {
         self.bytes.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The bytes of one upload in progress, charged to its owner as they arrive, so that uploads
+/// running side by side see each other's bytes against the quota; refunded when dropped unless
+/// the upload was kept.
+pub struct Charge<'a> {
+    tally: &'a UploadTally,
+    owner: &'a str,
+    cap: Option<u64>,
+    bytes: u64,
+}
+
+impl Charge<'_> {
+    /// Charges `bytes` more: `false` when that would bring the owner's uploads past the cap.
+    pub fn add(&mut self, bytes: u64) -> bool {
+        let added = self.tally.try_add(self.owner, bytes, self.cap);
+        if added {
+            self.bytes += bytes;
+        }
+        added
+    }
+
+    /// The upload was kept: its bytes stay counted.
+    pub fn keep(mut self) {
+        self.bytes = 0;
+    }
+}
+
+impl Drop for Charge<'_> {
+    fn drop(&mut self) {
+        if self.bytes > 0 {
+            self.tally.remove(self.owner, self.bytes);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn charges_side_by_side_never_pass_the_cap_and_a_dropped_one_is_refunded() {
+        let tally = UploadTally::default();
+        let mut first = tally.charge("alice", Some(100));
+        let mut second = tally.charge("alice", Some(100));
+        assert!(first.add(60));
+        assert!(!second.add(60));
+        assert!(second.add(40));
+        assert_eq!(tally.of("alice"), 100);
+        drop(second);
+        assert_eq!(tally.of("alice"), 60);
+        first.keep();
+        assert_eq!(tally.of("alice"), 60);
     }
 }

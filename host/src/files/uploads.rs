@@ -42,6 +42,41 @@ pub trait StreamFailure: std::fmt::Display {
     fn timed_out(&self) -> bool {
         false
     }
+
+    /// Whether the stream ended because its bytes would pass the owner's storage quota.
+    fn over_quota(&self) -> bool {
+        false
+    }
+}
+
+/// A body stream's failure, or its bytes refused by the owner's quota.
+#[derive(Debug)]
+enum Charged<E> {
+    Body(E),
+    OverQuota,
+}
+
+impl<E: StreamFailure> std::fmt::Display for Charged<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Body(error) => error.fmt(f),
+            Self::OverQuota => f.write_str("the upload passed the storage quota"),
+        }
+    }
+}
+
+impl<E: StreamFailure> StreamFailure for Charged<E> {
+    fn passed_limit(&self) -> bool {
+        matches!(self, Self::Body(error) if error.passed_limit())
+    }
+
+    fn timed_out(&self) -> bool {
+        matches!(self, Self::Body(error) if error.timed_out())
+    }
+
+    fn over_quota(&self) -> bool {
+        matches!(self, Self::OverQuota)
+    }
 }
 
 /// Whether `error` or one of its causes is the body timeout's (`http.body_timeout`).
@@ -103,6 +138,9 @@ pub enum UploadError {
     /// The client paused longer than the body timeout.
     #[error("the client paused longer than the body timeout (http.body_timeout)")]
     TimedOut,
+    /// The upload's bytes would pass its owner's storage quota.
+    #[error("the upload is larger than the owner's storage quota has room for")]
+    OverQuota,
     /// A chunked upload names more chunks than allowed.
     #[error("a file may be sent in at most {0} chunks")]
     TooManyChunks(u64),
@@ -144,18 +182,27 @@ impl Uploads {
     }
 
     /// Streams `body` to disk, hashing as it goes, at most `max_bytes` (and never more than
-    /// the upload cap); a partial file never survives a failure.
+    /// the upload cap), its bytes charged to `owner` as they arrive and refused past
+    /// `owner_cap` (the most all their uploads may hold); a partial file never survives a
+    /// failure, nor its charge.
     pub async fn save<E: StreamFailure>(
         &self,
         owner: &str,
         name: String,
         body: impl Stream<Item = Result<axum::body::Bytes, E>> + Unpin,
         max_bytes: u64,
+        owner_cap: Option<u64>,
     ) -> Result<UploadInfo, UploadError> {
         let id = Uuid::new_v4();
         let partial = self.dir.join(format!("{id}.partial"));
         let max_bytes = max_bytes.min(self.max_bytes);
-        let result = stream_to_file(&partial, body, max_bytes).await;
+        let mut charge = self.tally.charge(owner, owner_cap);
+        let charged = body.map(|chunk| match chunk {
+            Ok(bytes) if charge.add(bytes.len() as u64) => Ok(bytes),
+            Ok(_) => Err(Charged::OverQuota),
+            Err(error) => Err(Charged::Body(error)),
+        });
+        let result = stream_to_file(&partial, charged, max_bytes).await;
         let (size, sha256) = match result {
             Ok(written) => written,
             Err(error) => {
@@ -181,7 +228,7 @@ impl Uploads {
             let _ = tokio::fs::remove_file(&partial).await;
             return Err(error.into());
         }
-        self.tally.add(owner, size);
+        charge.keep();
         Ok(info)
     }
 
@@ -258,6 +305,8 @@ pub async fn stream_to_file<E: StreamFailure>(
         let chunk = chunk.map_err(|error| {
             if error.passed_limit() {
                 UploadError::BodyTooLarge(error.to_string())
+            } else if error.over_quota() {
+                UploadError::OverQuota
             } else if error.timed_out() {
                 UploadError::TimedOut
             } else {
@@ -285,12 +334,12 @@ mod tests {
         let uploads = Uploads::new(dir.path(), 1024).expect("uploads");
         let body = || futures_util::stream::iter([Ok::<_, std::io::Error>("a,b\n".into())]);
         let old = uploads
-            .save("alice", "old.csv".into(), body(), u64::MAX)
+            .save("alice", "old.csv".into(), body(), u64::MAX, None)
             .await
             .expect("saved");
         std::thread::sleep(Duration::from_millis(400));
         let young = uploads
-            .save("alice", "new.csv".into(), body(), u64::MAX)
+            .save("alice", "new.csv".into(), body(), u64::MAX, None)
             .await
             .expect("saved");
         let removed = uploads.remove_older_than(Duration::from_millis(200));

@@ -320,7 +320,13 @@ async fn multipart_body(
                 let room = upload_room(state, &caller.user).await?;
                 let info = state
                     .uploads
-                    .save(&caller.user, name.clone(), field, room.bytes)
+                    .save(
+                        &caller.user,
+                        name.clone(),
+                        field,
+                        room.bytes,
+                        room.owner_cap,
+                    )
                     .await
                     .map_err(|error| room.problem(error))?;
                 uploaded.push((name, info.id));

@@ -46,25 +46,34 @@ async fn upload(
     let room = upload_room(&state, &caller.user).await?;
     let info = state
         .uploads
-        .save(&caller.user, name, body.into_data_stream(), room.bytes)
+        .save(
+            &caller.user,
+            name,
+            body.into_data_stream(),
+            room.bytes,
+            room.owner_cap,
+        )
         .await
         .map_err(|error| room.problem(error))?;
     Ok((StatusCode::CREATED, Json(info)).into_response())
 }
 
 /// How much one upload of a caller may hold: the upload cap, or less when that is all the
-/// caller's storage quota has left.
+/// caller's storage quota has left; and the most all their uploads may hold, which the bytes of
+/// uploads running side by side are charged against as they arrive.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct UploadRoom {
     /// The most bytes the upload may hold.
     pub bytes: u64,
-    /// Whether the quota, not the cap, sets `bytes`.
+    /// The most bytes all the caller's uploads may hold (`None`: no quota).
+    pub owner_cap: Option<u64>,
+    /// Whether the quota, not the upload cap, sets `bytes`.
     by_quota: bool,
 }
 
 impl UploadRoom {
-    /// The problem a failed upload within this room is reported as: passing a room the quota
-    /// set is a `429 quota-exceeded`.
+    /// The problem a failed upload within this room is reported as: passing the quota is a
+    /// `429 quota-exceeded`.
     pub(super) fn problem(&self, error: UploadError) -> Problem {
         match error {
             UploadError::TooLarge(_) if self.by_quota => {
@@ -80,17 +89,22 @@ impl UploadRoom {
 pub(super) async fn upload_room(state: &AppState, owner: &str) -> Result<UploadRoom, Problem> {
     submit::require_free_disk(state)?;
     let cap = state.uploads.max_bytes();
-    match submit::storage_left(state, owner).await? {
-        Some(0) => Err(Problem::from(QuotaValues::upload_too_large(0))),
-        Some(left) if left < cap => Ok(UploadRoom {
-            bytes: left,
-            by_quota: true,
-        }),
-        _ => Ok(UploadRoom {
+    let Some(owner_cap) = submit::uploads_cap(state, owner).await? else {
+        return Ok(UploadRoom {
             bytes: cap,
+            owner_cap: None,
             by_quota: false,
-        }),
+        });
+    };
+    let left = owner_cap.saturating_sub(state.uploads.bytes_of(owner));
+    if left == 0 {
+        return Err(Problem::from(QuotaValues::upload_too_large(0)));
     }
+    Ok(UploadRoom {
+        bytes: left.min(cap),
+        owner_cap: Some(owner_cap),
+        by_quota: left < cap,
+    })
 }
 
 /// The problem a failed upload is reported as.
@@ -100,6 +114,7 @@ pub(super) fn upload_problem(error: UploadError) -> Problem {
             Problem::new(ProblemKind::PayloadTooLarge, error.to_string())
         }
         UploadError::TimedOut => Problem::new(ProblemKind::RequestTimeout, error.to_string()),
+        UploadError::OverQuota => Problem::from(QuotaValues::upload_too_large(0)),
         UploadError::Interrupted(_)
         | UploadError::MissingChunk(_)
         | UploadError::TooManyChunks(_) => {

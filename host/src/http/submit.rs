@@ -162,9 +162,9 @@ pub(super) fn require_free_disk(state: &AppState) -> Result<(), Problem> {
     Ok(())
 }
 
-/// The bytes `owner`'s storage quota has left, counting their jobs and uploads afresh; `None`
-/// without a quota.
-pub(super) async fn storage_left(state: &AppState, owner: &str) -> Result<Option<u64>, Problem> {
+/// The most bytes `owner`'s uploads may hold: their storage quota less what their jobs keep,
+/// counted afresh; `None` without a quota.
+pub(super) async fn uploads_cap(state: &AppState, owner: &str) -> Result<Option<u64>, Problem> {
     let Some(max) = state.quotas.of(owner).max_workspace_bytes else {
         return Ok(None);
     };
@@ -173,8 +173,7 @@ pub(super) async fn storage_left(state: &AppState, owner: &str) -> Result<Option
         .stored_of(&state.store, owner, false)
         .await
         .map_err(Problem::from)?;
-    let stored = jobs.saturating_add(state.uploads.bytes_of(owner));
-    Ok(Some(max.saturating_sub(stored)))
+    Ok(Some(max.saturating_sub(jobs)))
 }
 
 /// How often a count is read from the store.

@@ -66,7 +66,13 @@ async fn upload(
         let room = upload_room(&state, &caller.user).await?;
         let info = state
             .uploads
-            .assemble(&caller.user, &name, form.total_chunks, room.bytes)
+            .assemble(
+                &caller.user,
+                &name,
+                form.total_chunks,
+                room.bytes,
+                room.owner_cap,
+            )
             .await
             .map_err(|error| room.problem(error))?;
         let number = state
