@@ -13,6 +13,7 @@ pub mod drain;
 pub mod execution;
 pub mod files;
 pub mod http;
+pub mod identity;
 pub mod limits;
 pub mod local;
 pub mod problem;

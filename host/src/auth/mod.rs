@@ -23,33 +23,8 @@ pub use logins::{ADDRESS_FACTOR, Attempt, LoginLimiter};
 pub use passwords::{PASSWORD_LINE, PASSWORD_THREADS, PasswordWorkers, PasswordsBusy};
 pub use tokens::{IssueError, issue_token, record_token};
 
+pub use crate::identity::{Identity, Role};
 use crate::store::{JobStore, StoreError, now_micros};
-
-/// What a caller may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Deploys and undeploys modules, manages users, sees every job.
-    Admin,
-    /// Executes processes; sees and manages only its own jobs and files.
-    User,
-}
-
-/// An authenticated caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
-    /// The user's stable name: it owns jobs and files, and quotas count against it.
-    pub user: String,
-    /// What the user may do.
-    pub role: Role,
-}
-
-impl Identity {
-    /// Whether this caller may see and act on what `owner` owns.
-    pub fn may_access(&self, owner: &str) -> bool {
-        self.role == Role::Admin || self.user == owner
-    }
-}
 
 /// What a user name may be: 1 to 64 letters, digits, '.', '_', '-' or '@'.
 pub const USER_NAME_RULE: &str = "a user name is 1 to 64 letters, digits, '.', '_', '-' or '@'";

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::write::WriteTransaction;
 use super::{JobStore, StoreError, now_micros};
-use crate::auth::Role;
+use crate::identity::Role;
 
 /// A user as stored (without the password hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
