@@ -64,6 +64,13 @@ async fn a_drain_answers_every_waiting_client_and_refuses_new_requests_until_it_
     let first = events.next().await.expect("a first event").expect("bytes");
     assert!(String::from_utf8_lossy(&first).contains("event: status"));
 
+    // The long-poll was sent before the stream; give it time to be in flight (a request that
+    // reaches the server after the drain began is refused, which is tested below).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !long_poll.is_finished(),
+        "the long-poll answered before the drain"
+    );
     let stopping = app.begin_shutdown();
 
     let polled = long_poll.await.expect("the long-poll ends");
