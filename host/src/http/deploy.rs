@@ -5,7 +5,8 @@ use axum::body::{Body, BodyDataStream};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::routing::{post, put};
+use axum::{Extension, Json, Router};
 use futures_util::StreamExt;
 use uuid::Uuid;
 
@@ -23,7 +24,14 @@ const MODULE_MEDIA_TYPES: [&str; 2] = ["application/wasm", "application/octet-st
 
 /// `POST /processes`: 201 and the process summary when deployed, 200 when these exact bytes
 /// already were.
-pub(super) async fn deploy(
+/// The deployment routes, merged beside the process list and description of `processes.rs`.
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/processes", post(deploy))
+        .route("/processes/{id}", put(replace).delete(undeploy))
+}
+
+async fn deploy(
     State(state): State<AppState>,
     Extension(caller): Extension<Identity>,
     headers: HeaderMap,
@@ -43,7 +51,7 @@ pub(super) async fn deploy(
 
 /// `PUT /processes/{id}`: serves the module sent, then undeploys what `{id}` names (every
 /// version, or the one pinned). 204.
-pub(super) async fn replace(
+async fn replace(
     State(state): State<AppState>,
     Extension(caller): Extension<Identity>,
     Path(id): Path<String>,
@@ -57,7 +65,7 @@ pub(super) async fn replace(
 
 /// `DELETE /processes/{id}`: stops serving what `{id}` names; jobs already running finish on it,
 /// queued ones fail as module-unavailable. 204.
-pub(super) async fn undeploy(
+async fn undeploy(
     State(state): State<AppState>,
     Extension(caller): Extension<Identity>,
     Path(id): Path<String>,

@@ -99,6 +99,7 @@ impl std::ops::Deref for AppState {
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     let protected = Router::new()
         .merge(processes::router())
+        .merge(deploy::router())
         .merge(execute::router())
         .merge(jobs::router())
         .merge(files::router())

@@ -1,5 +1,6 @@
 //! `GET /processes`, `GET /processes/{id}` (OGC process list and description; `{id}` may pin a
-//! version or the exact bytes), the deployment routes of `deploy.rs`, and `GET /modules`.
+//! version or the exact bytes) and `GET /modules`; the deployment routes on the same paths are
+//! `deploy.rs`'s.
 
 use std::sync::Arc;
 
@@ -10,7 +11,6 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::AppState;
-use super::deploy;
 use super::extract::{ApiQuery, parse_json};
 use crate::discipline::Discipline;
 use crate::problem::{Problem, ProblemKind};
@@ -18,13 +18,8 @@ use crate::registry::{Catalog, Process, ProcessRef};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route("/processes", get(list_processes).post(deploy::deploy))
-        .route(
-            "/processes/{id}",
-            get(describe_process)
-                .put(deploy::replace)
-                .delete(deploy::undeploy),
-        )
+        .route("/processes", get(list_processes))
+        .route("/processes/{id}", get(describe_process))
         .route("/modules", get(list_modules))
 }
 
