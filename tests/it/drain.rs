@@ -8,25 +8,10 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use serde_json::json;
 
-use crate::helpers::{Caller, spawn_app_with};
+use crate::helpers::{Caller, spawn_app_with, wait_for_load};
 
 fn sleeper(millis: f64) -> serde_json::Value {
     json!({"inputs": {"attack": "sleep", "amount": [millis], "path": ""}})
-}
-
-/// Polls `/ready` until `running` executions run and `waiting` wait for a guest thread.
-async fn wait_for_executions(caller: &Caller, running: u64, waiting: u64) {
-    for _ in 0..400 {
-        let ready = caller.get("/ready").await;
-        let executions = &ready.body["executions"];
-        if executions["running"].as_u64() == Some(running)
-            && executions["waiting"].as_u64() == Some(waiting)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("never {running} running and {waiting} waiting");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -42,12 +27,12 @@ async fn a_drain_answers_every_waiting_client_and_refuses_new_requests_until_it_
         let caller = caller.clone();
         async move { caller.execute("Adversary", &sleeper(3000.0)).await }
     });
-    wait_for_executions(&caller, 1, 0).await;
+    wait_for_load(&caller, 1, 0).await;
     let queued_sync = tokio::spawn({
         let caller = caller.clone();
         async move { caller.execute("Adversary", &sleeper(1.0)).await }
     });
-    wait_for_executions(&caller, 1, 1).await;
+    wait_for_load(&caller, 1, 1).await;
     let job = app.submit_ok("Adversary", &sleeper(1.0)).await;
     let long_poll = tokio::spawn({
         let caller = caller.clone();

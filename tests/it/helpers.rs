@@ -361,6 +361,23 @@ impl Caller {
     }
 }
 
+/// Waits until `running` executions run and `waiting` wait, as /ready reports.
+pub async fn wait_for_load(caller: &Caller, running: u64, waiting: u64) {
+    let started = std::time::Instant::now();
+    loop {
+        let ready = caller.get("/ready").await.body;
+        let executions = &ready["executions"];
+        if executions["running"] == running && executions["waiting"] == waiting {
+            return;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "never reached {running}/{waiting}: {ready}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
 /// A request body of what `receiver` receives, sent as it comes.
 pub fn body_of_channel(
     receiver: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, spawn_app, spawn_app_with, wait_for_load};
 
 async fn still_serving(app: &TestApp, processes_before: &Value) {
     assert_eq!(&app.get("/processes").await.body, processes_before);
@@ -229,23 +229,6 @@ async fn a_full_server_answers_busy_and_dropped_requests_free_their_slots() {
             "the slots were never freed"
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-}
-
-/// Waits until `running` executions run and `waiting` wait, as /ready reports.
-async fn wait_for_load(app: &TestApp, running: u64, waiting: u64) {
-    let started = std::time::Instant::now();
-    loop {
-        let ready = app.get("/ready").await.body;
-        let executions = &ready["executions"];
-        if executions["running"] == running && executions["waiting"] == waiting {
-            return;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(20),
-            "never reached {running}/{waiting}: {ready}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
 }
 
