@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::auth::require_admin;
+use super::extract::media_type;
 use super::files::upload_problem;
 use super::processes::{require_ready, summary};
 use crate::auth::Identity;
@@ -134,12 +135,7 @@ async fn drain(body: &mut BodyDataStream, limit: u64) {
 }
 
 fn require_module_media_type(headers: &HeaderMap) -> Result<(), Problem> {
-    let media_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .map(|value| value.trim().to_ascii_lowercase());
-    match media_type {
+    match media_type(headers) {
         Some(media_type) if MODULE_MEDIA_TYPES.contains(&media_type.as_str()) => Ok(()),
         other => Err(Problem::new(
             ProblemKind::UnsupportedMediaType,

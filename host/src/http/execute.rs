@@ -2,7 +2,7 @@
 //! `POST /processes/{id}/batch`; linearization is an extension of both.
 
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::extract::{ApiJson, multipart_problem, parse_json};
+use super::extract::{ApiJson, has_media_type, multipart_problem, parse_json};
 use super::files::upload_room;
 use super::processes::{discipline_for, find_process};
 use super::{AppState, refusals, submit};
@@ -283,14 +283,7 @@ impl Common {
 }
 
 fn is_multipart(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| {
-            value
-                .to_ascii_lowercase()
-                .starts_with("multipart/form-data")
-        })
+    has_media_type(headers, "multipart/form-data")
 }
 
 /// A multipart submission: one JSON part (named `execute`, or any part of type

@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::multipart::MultipartError;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_path_to_error::Segment;
 
@@ -106,16 +106,23 @@ fn not_json(error: &serde_json::Error) -> Problem {
     )
 }
 
+/// The media type of `headers`' `Content-Type`, lowercased, without its parameters.
+pub fn media_type(headers: &HeaderMap) -> Option<String> {
+    let content_type = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let essence = content_type.split(';').next().unwrap_or_default();
+    Some(essence.trim().to_ascii_lowercase())
+}
+
+/// Whether `headers` declare the media type `expected` (lowercase).
+pub fn has_media_type(headers: &HeaderMap, expected: &str) -> bool {
+    media_type(headers).is_some_and(|found| found == expected)
+}
+
 fn has_json_content_type(request: &Request) -> bool {
-    let Some(content_type) = request.headers().get(header::CONTENT_TYPE) else {
-        return false;
-    };
-    let Ok(content_type) = content_type.to_str() else {
-        return false;
-    };
-    let essence = content_type.split(';').next().unwrap_or_default().trim();
-    essence.eq_ignore_ascii_case("application/json")
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    media_type(request.headers()).is_some_and(|essence| {
+        essence == "application/json"
+            || (essence.starts_with("application/") && essence.ends_with("+json"))
+    })
 }
 
 /// A serde path as an RFC 6901 JSON pointer.

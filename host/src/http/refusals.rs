@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::extract::has_media_type;
 use super::{AppState, linger};
 use crate::problem::{Problem, ProblemKind};
 
@@ -133,19 +134,11 @@ async fn as_problem(response: Response) -> Response {
 }
 
 fn is_problem(headers: &HeaderMap) -> bool {
-    content_type_is(headers, "application/problem+json")
+    has_media_type(headers, "application/problem+json")
 }
 
 fn is_plain_text(headers: &HeaderMap) -> bool {
-    content_type_is(headers, "text/plain")
-}
-
-fn content_type_is(headers: &HeaderMap, essence: &str) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|value| value.trim().eq_ignore_ascii_case(essence))
+    has_media_type(headers, "text/plain")
 }
 
 #[cfg(test)]
